@@ -91,15 +91,12 @@ var serverIDs atomic.Uint32
 
 // StartMySQL starts a private server for t and stops it, removing its files,
 // when t ends; if t failed, the tail of the server's error log is logged
-// first. It skips t under -short. The environment variable TESTENV_MYSQL=docker
-// selects a Docker container instead (see StartDockerMySQL).
+// first. It skips t under -short. Tests that can run against any server
+// (including a Docker mysql:5.7) use StartServer instead.
 func StartMySQL(t testing.TB, opts ...func(*MySQLConfig)) *MySQL {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("skipping: needs a private mysqld (run without -short)")
-	}
-	if os.Getenv("TESTENV_MYSQL") == "docker" {
-		t.Skip("skipping: TESTENV_MYSQL=docker selects a Docker server; this test needs a local one (use StartServer)")
 	}
 	dir, err := shortTempDir()
 	if err != nil {

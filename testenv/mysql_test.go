@@ -189,3 +189,34 @@ func TestMySQLStartTwiceRefused(t *testing.T) {
 		t.Errorf("second Start: %v, want an 'already running' error", err)
 	}
 }
+
+// TestServerKillRestart runs against whichever server StartServer gives:
+// a private mysqld, or with TESTENV_MYSQL=docker a mysql:5.7 container.
+func TestServerKillRestart(t *testing.T) {
+	s := StartServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	db, err := s.DB(RoleAdmin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, stmt := range []string{"CREATE DATABASE sk", "CREATE TABLE sk.t (id INT PRIMARY KEY)", "INSERT INTO sk.t VALUES (7)"} {
+		if _, err := db.ExecContext(ctx, stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var id, ro int
+	if err := db.QueryRowContext(ctx, "SELECT (SELECT id FROM sk.t), @@global.read_only").Scan(&id, &ro); err != nil {
+		t.Fatal(err)
+	}
+	if id != 7 || ro != 1 {
+		t.Errorf("after kill and start: id=%d read_only=%d, want 7 and 1 (%s)", id, ro, s.Flavor().Name())
+	}
+}
