@@ -93,7 +93,7 @@ func StartDockerMySQL(ctx context.Context, image string) (*DockerMySQL, error) {
 	d := &DockerMySQL{name: fmt.Sprintf("testenv-mysql-%d-%d", os.Getpid(), serverIDs.Add(1)), port: port}
 	serverID := uint32(os.Getpid()%100000)*1000 + serverIDs.Add(1)%1000
 	args := []string{"run", "-d", "--name", d.name,
-		"-e", "MYSQL_ROOT_PASSWORD=" + RoleAdmin.Password(),
+		"-e", "MYSQL_ROOT_PASSWORD=" + PasswordOf(RoleAdmin),
 		"-e", "MYSQL_ROOT_HOST=%",
 		"-p", fmt.Sprintf("127.0.0.1:%d:3306", port),
 		image,
@@ -164,7 +164,7 @@ func (d *DockerMySQL) Port() int { return d.port }
 
 // TCPDSN returns the go-sql-driver DSN for role.
 func (d *DockerMySQL) TCPDSN(role Role) string {
-	return fmt.Sprintf("%s:%s@tcp(127.0.0.1:%d)/?timeout=5s", role.User(), role.Password(), d.port)
+	return fmt.Sprintf("%s:%s@tcp(127.0.0.1:%d)/?timeout=5s", UserOf(role), PasswordOf(role), d.port)
 }
 
 // DB opens a database/sql handle for role; the caller closes it.

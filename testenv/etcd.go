@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -39,7 +40,7 @@ func StartEtcd(t testing.TB) *Etcd {
 	if testing.Short() {
 		t.Skip("skipping: needs an embedded etcd (run without -short)")
 	}
-	e, err := OpenEtcd(context.Background(), t.TempDir())
+	e, err := OpenEtcd(context.Background(), EtcdConfig{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatalf("start embedded etcd: %v", err)
 	}
@@ -47,23 +48,37 @@ func StartEtcd(t testing.TB) *Etcd {
 	return e
 }
 
-// OpenEtcd starts an embedded etcd whose data lives in dir (created if
-// missing; reused if it already holds a member). The client port is chosen
-// on loopback and kept for the life of the Etcd.
-func OpenEtcd(ctx context.Context, dir string) (*Etcd, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+// EtcdConfig describes an embedded etcd.
+type EtcdConfig struct {
+	// Dir holds the member's data; created if missing, reused if it
+	// already holds a member.
+	Dir string
+	// ClientPort and PeerPort are loopback ports; zero picks free ones.
+	// The sandbox keeps them across runs, because the topology records
+	// the client address.
+	ClientPort, PeerPort int
+}
+
+// OpenEtcd starts an embedded etcd as cfg says and waits until it serves.
+// The ports are kept for the life of the Etcd.
+func OpenEtcd(ctx context.Context, cfg EtcdConfig) (*Etcd, error) {
+	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create etcd dir: %w", err)
 	}
-	cport, err := FreePort()
-	if err != nil {
-		return nil, err
+	cport, pport := cfg.ClientPort, cfg.PeerPort
+	var err error
+	if cport == 0 {
+		if cport, err = FreePort(); err != nil {
+			return nil, err
+		}
 	}
-	pport, err := FreePort()
-	if err != nil {
-		return nil, err
+	if pport == 0 {
+		if pport, err = FreePort(); err != nil {
+			return nil, err
+		}
 	}
 	e := &Etcd{
-		dir:       dir,
+		dir:       cfg.Dir,
 		clientURL: url.URL{Scheme: "http", Host: net.JoinHostPort("127.0.0.1", fmt.Sprint(cport))},
 		peerURL:   url.URL{Scheme: "http", Host: net.JoinHostPort("127.0.0.1", fmt.Sprint(pport))},
 	}
@@ -80,6 +95,18 @@ func (e *Etcd) Endpoint() string { return e.clientURL.String() }
 // Address is the client address as host:port, the form vttablet's
 // --topo_global_server_address takes.
 func (e *Etcd) Address() string { return e.clientURL.Host }
+
+// ClientPort is the client port.
+func (e *Etcd) ClientPort() int { return e.tcpPort(e.clientURL) }
+
+// PeerPort is the peer port.
+func (e *Etcd) PeerPort() int { return e.tcpPort(e.peerURL) }
+
+func (e *Etcd) tcpPort(u url.URL) int {
+	_, p, _ := net.SplitHostPort(u.Host)
+	n, _ := strconv.Atoi(p)
+	return n
+}
 
 // Dir is the data directory.
 func (e *Etcd) Dir() string { return e.dir }

@@ -19,35 +19,31 @@ import (
 	"github.com/tabletd/tablet/mysqld"
 )
 
-// Role names one of the MySQL users a tablet connects as. Each has the
-// grants its job needs; none of the serving roles (app, appdebug, dba,
-// filtered) can write while the server is read-only.
-type Role string
+// Role is a MySQL role; see mysqld.Role. Each role's user has the grants
+// its job needs; none of the serving roles (app, appdebug, dba, filtered)
+// can write while the server is read-only.
+type Role = mysqld.Role
 
-// The roles, with the users testenv creates for them.
+// The roles, as testenv creates their users.
 const (
-	RoleApp      Role = "app"      // serves application queries
-	RoleAppDebug Role = "appdebug" // read-only debugging access
-	RoleDBA      Role = "dba"      // kills, schema and housekeeping
-	RoleRepl     Role = "repl"     // replication client of a primary
-	RoleFiltered Role = "filtered" // resharding streams
-	RoleAdmin    Role = "admin"    // all privileges, root; bypasses read_only
+	RoleApp      = mysqld.RoleApp
+	RoleAppDebug = mysqld.RoleAppDebug
+	RoleDBA      = mysqld.RoleDBA
+	RoleRepl     = mysqld.RoleRepl
+	RoleFiltered = mysqld.RoleFiltered
+	RoleAdmin    = mysqld.RoleAdmin // root: all privileges, bypasses read_only
 )
 
-// Roles lists every role, serving roles first.
-var Roles = []Role{RoleApp, RoleAppDebug, RoleDBA, RoleRepl, RoleFiltered, RoleAdmin}
+// Roles lists every role.
+var Roles = mysqld.Roles
 
-// User returns the MySQL user name testenv creates for r.
-func (r Role) User() string {
-	if r == RoleAdmin {
-		return "root"
-	}
-	return "vt_" + string(r)
-}
+// UserOf returns the MySQL user testenv creates for r: the tablet's
+// default user names (vt_app, ..., root for admin).
+func UserOf(r Role) string { return mysqld.DefaultConfig().Users[r].User }
 
-// Password returns the password testenv gives r's user. These are test
+// PasswordOf returns the password testenv gives r's user. These are test
 // credentials for private, loopback-only servers.
-func (r Role) Password() string { return "testenv-" + string(r) + "-pw" }
+func PasswordOf(r Role) string { return "testenv-" + string(r) + "-pw" }
 
 // MySQLConfig describes a private server.
 type MySQLConfig struct {
@@ -264,12 +260,24 @@ func (m *MySQL) ErrorLog() string { return m.errLog }
 // socket, with no default database.
 func (m *MySQL) DriverConfig(role Role) *mysql.Config {
 	c := mysql.NewConfig()
-	c.User = role.User()
-	c.Passwd = role.Password()
+	c.User = UserOf(role)
+	c.Passwd = PasswordOf(role)
 	c.Net = "unix"
 	c.Addr = m.socket
 	c.ParseTime = false
 	c.Timeout = 5 * time.Second
+	return c
+}
+
+// DBConfig returns the tablet's view of this server: the unix socket and
+// every role's credentials.
+func (m *MySQL) DBConfig() mysqld.Config {
+	c := mysqld.DefaultConfig()
+	c.Socket = m.socket
+	c.Port = m.cfg.Port
+	for _, r := range Roles {
+		c.Users[r] = mysqld.Credentials{User: UserOf(r), Password: PasswordOf(r)}
+	}
 	return c
 }
 

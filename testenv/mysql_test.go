@@ -56,12 +56,12 @@ func TestMySQLServesRolesReadOnly(t *testing.T) {
 		t.Run(string(r), func(t *testing.T) {
 			db := openDB(t, m, r)
 			if err := db.PingContext(ctx); err != nil {
-				t.Fatalf("connect as %s: %v", r.User(), err)
+				t.Fatalf("connect as %s: %v", UserOf(r), err)
 			}
 			_, err := db.ExecContext(ctx, "INSERT INTO _vt.probe VALUES (1)")
 			var me *mysql.MySQLError
 			if !errors.As(err, &me) || (me.Number != 1290 && me.Number != 1142) {
-				t.Errorf("insert as %s on a read-only server: %v, want error 1290 (read-only) or 1142 (denied)", r.User(), err)
+				t.Errorf("insert as %s on a read-only server: %v, want error 1290 (read-only) or 1142 (denied)", UserOf(r), err)
 			}
 		})
 	}

@@ -201,14 +201,14 @@ func setupStatements(ctx context.Context, db *sql.DB, flavor mysqld.Flavor) []st
 			continue
 		}
 		stmts = append(stmts,
-			fmt.Sprintf("CREATE USER '%s'@'%%' IDENTIFIED BY '%s'", r.User(), r.Password()),
-			fmt.Sprintf("GRANT %s ON *.* TO '%s'@'%%'", privs[r], r.User()))
+			fmt.Sprintf("CREATE USER '%s'@'%%' IDENTIFIED BY '%s'", UserOf(r), PasswordOf(r)),
+			fmt.Sprintf("GRANT %s ON *.* TO '%s'@'%%'", privs[r], UserOf(r)))
 	}
 	stmts = append(stmts,
 		"CREATE USER IF NOT EXISTS 'root'@'127.0.0.1'",
-		fmt.Sprintf("ALTER USER 'root'@'127.0.0.1' IDENTIFIED BY '%s'", RoleAdmin.Password()),
+		fmt.Sprintf("ALTER USER 'root'@'127.0.0.1' IDENTIFIED BY '%s'", PasswordOf(RoleAdmin)),
 		"GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION",
-		fmt.Sprintf("ALTER USER 'root'@'localhost' IDENTIFIED BY '%s'", RoleAdmin.Password()),
+		fmt.Sprintf("ALTER USER 'root'@'localhost' IDENTIFIED BY '%s'", PasswordOf(RoleAdmin)),
 		"CREATE DATABASE IF NOT EXISTS _vt",
 	)
 	return stmts
