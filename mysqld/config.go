@@ -126,7 +126,8 @@ func (c Config) DriverConfig(role Role) *mysql.Config {
 		d.Net, d.Addr = "tcp", fmt.Sprintf("%s:%d", c.Host, c.Port)
 	}
 	if c.Charset != "" {
-		d.Params = map[string]string{"charset": c.Charset}
+		// SET NAMES at connect; Charset only fails on an empty name.
+		_ = d.Apply(mysql.Charset(c.Charset, ""))
 	}
 	d.Timeout = c.ConnectTimeout
 	return d

@@ -78,3 +78,10 @@ func TestDriverConfigPrefersSocket(t *testing.T) {
 		t.Errorf("DriverConfig = %s %s, want tcp 127.0.0.1:3306", d.Net, d.Addr)
 	}
 }
+
+func TestDriverConfigCharset(t *testing.T) {
+	c := DefaultConfig()
+	if dsn := c.DriverConfig(RoleApp).FormatDSN(); !strings.Contains(dsn, "charset=utf8mb4") {
+		t.Errorf("DSN %q lacks charset=utf8mb4", dsn)
+	}
+}

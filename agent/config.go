@@ -1,0 +1,153 @@
+package agent
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the tablet's identity and life-cycle settings.
+type Config struct {
+	// TabletPath is the tablet alias, "<cell>-<uid>" (--tablet-path).
+	TabletPath string
+	// InitKeyspace, InitShard and InitTabletType say what the tablet
+	// serves (--init_keyspace, --init_shard, --init_tablet_type). The
+	// type may not be primary: every tablet starts as a replica and finds
+	// out from the shard record whether it is the primary.
+	InitKeyspace   string
+	InitShard      string
+	InitTabletType string
+	// InitDBNameOverride is the database name; empty means
+	// "vt_<keyspace>" (--init_db_name_override).
+	InitDBNameOverride string
+	// InitTags are key:value tags for the tablet record (--init_tags).
+	InitTags map[string]string
+	// Hostname is the host name put in the record (--tablet_hostname);
+	// empty means the machine's host name.
+	Hostname string
+	// BindAddress is the address the HTTP and gRPC listeners bind
+	// (--bind-address); empty means every interface.
+	BindAddress string
+	// Port is the HTTP port (--port) and GRPCPort the gRPC port
+	// (--grpc_port); zero picks a free port, which the record then holds.
+	Port, GRPCPort int
+	// LameduckPeriod is how long the tablet keeps serving after SIGTERM
+	// while reporting not serving, so gateways move away first
+	// (--lameduck-period).
+	LameduckPeriod time.Duration
+	// ShutdownGracePeriod is how long in-flight queries and transactions
+	// get to finish after lameduck before they are killed
+	// (--shutdown_grace_period).
+	ShutdownGracePeriod time.Duration
+}
+
+// DefaultConfig returns vttablet's defaults where it has them.
+func DefaultConfig() Config {
+	return Config{
+		InitTabletType: "replica",
+		Port:           15100,
+		GRPCPort:       16100,
+		// vttablet's default: long enough for a gateway's health stream
+		// to see the change before queries are refused.
+		LameduckPeriod:      50 * time.Millisecond,
+		ShutdownGracePeriod: 3 * time.Second,
+	}
+}
+
+// servingTypes are the tablet types a tablet may be started as.
+var servingTypes = map[string]bool{"replica": true, "rdonly": true, "spare": true, "drained": true, "backup": true, "experimental": true}
+
+var (
+	cellRE     = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
+	keyspaceRE = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
+	hexRE      = regexp.MustCompile(`^[0-9a-f]*$`)
+)
+
+// Validate checks the configuration without side effects. Each error names
+// the flag and the value and says what to do.
+func (c Config) Validate() error {
+	if _, _, err := ParseAlias(c.TabletPath); err != nil {
+		return fmt.Errorf("--tablet-path: %w", err)
+	}
+	if c.InitKeyspace == "" {
+		return fmt.Errorf("--init_keyspace is required")
+	}
+	if !keyspaceRE.MatchString(c.InitKeyspace) {
+		return fmt.Errorf("--init_keyspace=%q: use letters, digits and underscores", c.InitKeyspace)
+	}
+	if err := ValidateShardName(c.InitShard); err != nil {
+		return fmt.Errorf("--init_shard: %w", err)
+	}
+	switch t := strings.ToLower(c.InitTabletType); {
+	case t == "primary" || t == "master":
+		return fmt.Errorf("--init_tablet_type=%s: start as replica; the tablet finds out from the shard record whether it is the primary", c.InitTabletType)
+	case !servingTypes[t]:
+		return fmt.Errorf("--init_tablet_type=%q: want one of replica, rdonly, spare, drained, backup, experimental", c.InitTabletType)
+	}
+	for name, p := range map[string]int{"--port": c.Port, "--grpc_port": c.GRPCPort} {
+		if p < 0 || p > 65535 {
+			return fmt.Errorf("%s=%d: must be between 0 and 65535", name, p)
+		}
+	}
+	if c.Port != 0 && c.Port == c.GRPCPort {
+		return fmt.Errorf("--port and --grpc_port are both %d: they need different ports", c.Port)
+	}
+	if c.LameduckPeriod < 0 {
+		return fmt.Errorf("--lameduck-period=%s: must not be negative", c.LameduckPeriod)
+	}
+	if c.ShutdownGracePeriod < 0 {
+		return fmt.Errorf("--shutdown_grace_period=%s: must not be negative", c.ShutdownGracePeriod)
+	}
+	return nil
+}
+
+// DBName is the database the tablet serves: the override, or
+// "vt_<keyspace>" as vttablet names it.
+func (c Config) DBName() string {
+	if c.InitDBNameOverride != "" {
+		return c.InitDBNameOverride
+	}
+	return "vt_" + c.InitKeyspace
+}
+
+// ParseAlias splits a tablet alias "<cell>-<uid>" into its cell and uid.
+func ParseAlias(alias string) (cell string, uid uint32, err error) {
+	i := strings.LastIndexByte(alias, '-')
+	if alias == "" || i <= 0 {
+		return "", 0, fmt.Errorf("%q is not a tablet alias: want <cell>-<uid>, e.g. zone1-100", alias)
+	}
+	cell = alias[:i]
+	if !cellRE.MatchString(cell) {
+		return "", 0, fmt.Errorf("%q: cell %q may hold only letters, digits and underscores", alias, cell)
+	}
+	n, err := strconv.ParseUint(alias[i+1:], 10, 32)
+	if err != nil {
+		return "", 0, fmt.Errorf("%q: uid %q is not a number from 0 to 4294967295", alias, alias[i+1:])
+	}
+	return cell, uint32(n), nil
+}
+
+// ValidateShardName accepts "0" (unsharded) and key ranges "-", "-80",
+// "80-", "40-80": lowercase hex bounds, the start below the end.
+func ValidateShardName(shard string) error {
+	if shard == "" {
+		return fmt.Errorf("empty shard name: use 0 for an unsharded keyspace or a key range such as -80")
+	}
+	if shard == "0" {
+		return nil
+	}
+	start, end, ok := strings.Cut(shard, "-")
+	if !ok || strings.Contains(end, "-") || !hexRE.MatchString(start) || !hexRE.MatchString(end) {
+		return fmt.Errorf("%q is not a shard name: want 0 or a key range of lowercase hex such as -80, 80-, 40-80", shard)
+	}
+	if start != "" && end != "" && padHex(start) >= padHex(end) {
+		return fmt.Errorf("%q: key range start %s is not below its end %s", shard, start, end)
+	}
+	return nil
+}
+
+// padHex pads a key-range bound so bounds of different lengths compare
+// as the byte strings they stand for.
+func padHex(s string) string { return s + strings.Repeat("0", 32-min(len(s), 32)) }

@@ -1,0 +1,65 @@
+package agent
+
+import (
+	"strings"
+	"testing"
+)
+
+func validConfig() Config {
+	c := DefaultConfig()
+	c.TabletPath, c.InitKeyspace, c.InitShard = "zone1-100", "commerce", "0"
+	return c
+}
+
+func TestConfigValidate(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(*Config)
+		errHas string
+	}{
+		{name: "valid", mutate: func(*Config) {}},
+		{name: "rdonly", mutate: func(c *Config) { c.InitTabletType = "rdonly" }},
+		{name: "primary refused", mutate: func(c *Config) { c.InitTabletType = "primary" }, errHas: "start as replica"},
+		{name: "master refused", mutate: func(c *Config) { c.InitTabletType = "MASTER" }, errHas: "start as replica"},
+		{name: "unknown type", mutate: func(c *Config) { c.InitTabletType = "leader" }, errHas: "--init_tablet_type=\"leader\""},
+		{name: "no alias", mutate: func(c *Config) { c.TabletPath = "" }, errHas: "--tablet-path"},
+		{name: "alias uid not a number", mutate: func(c *Config) { c.TabletPath = "zone1-x" }, errHas: "uid"},
+		{name: "no keyspace", mutate: func(c *Config) { c.InitKeyspace = "" }, errHas: "--init_keyspace is required"},
+		{name: "bad shard", mutate: func(c *Config) { c.InitShard = "80-40" }, errHas: "--init_shard"},
+		{name: "same ports", mutate: func(c *Config) { c.GRPCPort = c.Port }, errHas: "different ports"},
+		{name: "negative lameduck", mutate: func(c *Config) { c.LameduckPeriod = -1 }, errHas: "--lameduck-period"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := validConfig()
+			tt.mutate(&c)
+			err := c.Validate()
+			if tt.errHas == "" && err != nil {
+				t.Fatalf("Validate() = %v, want nil", err)
+			}
+			if tt.errHas != "" && (err == nil || !strings.Contains(err.Error(), tt.errHas)) {
+				t.Fatalf("Validate() = %v, want an error containing %q", err, tt.errHas)
+			}
+		})
+	}
+}
+
+func TestValidateShardName(t *testing.T) {
+	for _, ok := range []string{"0", "-", "-80", "80-", "40-80", "4000-8000", "8-80a0"} {
+		if err := ValidateShardName(ok); err != nil {
+			t.Errorf("ValidateShardName(%q) = %v, want nil", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "1", "80", "80-40", "80-80", "-8G", "-80-c0", "-AA", "x"} {
+		if err := ValidateShardName(bad); err == nil {
+			t.Errorf("ValidateShardName(%q) = nil, want an error", bad)
+		}
+	}
+}
+
+func TestParseAlias(t *testing.T) {
+	cell, uid, err := ParseAlias("us_east-0000000100")
+	if err != nil || cell != "us_east" || uid != 100 {
+		t.Errorf("ParseAlias = %q %d %v, want us_east 100", cell, uid, err)
+	}
+}

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+
+	"github.com/tabletd/tablet/agent"
+	"github.com/tabletd/tablet/mysqld"
+)
+
+// config gathers every package's Config; flags write into its fields.
+type config struct {
+	agent     agent.Config
+	db        mysqld.Config
+	roleFlags []roleFlag
+}
+
+func defaultConfig() *config {
+	return &config{
+		agent: agent.DefaultConfig(),
+		db:    mysqld.DefaultConfig(),
+	}
+}
+
+// bind registers every flag, grouped for --help, onto fs.
+func (c *config) bind(fs *flagSet) {
+	a := &c.agent
+	fs.group("Tablet", func(fs *flag.FlagSet) {
+		fs.StringVar(&a.TabletPath, "tablet-path", a.TabletPath, "tablet alias, <cell>-<uid>, e.g. zone1-100 (required)")
+		fs.StringVar(&a.InitKeyspace, "init_keyspace", a.InitKeyspace, "keyspace the tablet serves (required)")
+		fs.StringVar(&a.InitShard, "init_shard", a.InitShard, "shard the tablet serves: 0, or a key range such as -80 (required)")
+		fs.StringVar(&a.InitTabletType, "init_tablet_type", a.InitTabletType, "type to start as: replica, rdonly, spare, ... (never primary)")
+		fs.StringVar(&a.InitDBNameOverride, "init_db_name_override", a.InitDBNameOverride, "database name (default vt_<keyspace>)")
+		fs.Var(tagsValue{&a.InitTags}, "init_tags", "tags for the tablet record")
+		fs.StringVar(&a.Hostname, "tablet_hostname", a.Hostname, "host name for the tablet record (default: the machine's)")
+		fs.StringVar(&a.BindAddress, "bind-address", a.BindAddress, "address to bind the HTTP and gRPC ports (default: all)")
+		fs.IntVar(&a.Port, "port", a.Port, "HTTP port for status pages and metrics (0 picks a free one)")
+		fs.IntVar(&a.GRPCPort, "grpc_port", a.GRPCPort, "gRPC port for the query service (0 picks a free one)")
+		durationVar(fs, &a.LameduckPeriod, "lameduck-period", "after SIGTERM, keep serving this long while reporting not serving")
+		durationVar(fs, &a.ShutdownGracePeriod, "shutdown_grace_period", "after lameduck, how long running queries get before they are killed")
+	})
+	d := &c.db
+	fs.group("Database", func(fs *flag.FlagSet) {
+		fs.StringVar(&d.Socket, "db_socket", d.Socket, "mysqld unix socket; when set, host and port are not used")
+		fs.StringVar(&d.Host, "db_host", d.Host, "mysqld host for TCP connections")
+		fs.IntVar(&d.Port, "db_port", d.Port, "mysqld port for TCP connections")
+		fs.StringVar(&d.Charset, "db_charset", d.Charset, "connection character set")
+		durationVar(fs, &d.ConnectTimeout, "db_connect_timeout", "time allowed for one connection attempt")
+		fs.StringVar(&d.CredentialsFile, "db-credentials-file", d.CredentialsFile,
+			"JSON file of user -> [passwords]; fills passwords not given by flag")
+		for _, r := range mysqld.Roles {
+			cred := d.Users[r]
+			u, p := new(string), new(string)
+			*u = cred.User
+			fs.Func("db_"+string(r)+"_user", fmt.Sprintf("user for the %s role (default %s)", r, cred.User), func(s string) error {
+				*u = s
+				return nil
+			})
+			fs.Func("db_"+string(r)+"_password", fmt.Sprintf("password for the %s role (prefer --db-credentials-file)", r), func(s string) error {
+				*p = s
+				return nil
+			})
+			c.roleFlags = append(c.roleFlags, roleFlag{r, u, p})
+		}
+	})
+}
+
+// roleFlag holds one role's user and password flags until validate copies
+// them into the db config (a map value cannot be bound directly).
+type roleFlag struct {
+	role           mysqld.Role
+	user, password *string
+}
+
+// validate finishes and checks the configuration. Errors name the flag.
+func (c *config) validate() error {
+	for _, rf := range c.roleFlags {
+		c.db.Users[rf.role] = mysqld.Credentials{User: *rf.user, Password: *rf.password}
+	}
+	if err := c.db.LoadCredentials(); err != nil {
+		return err
+	}
+	if err := c.db.Validate(); err != nil {
+		return err
+	}
+	return c.agent.Validate()
+}
+
+// logAttrs is the effective configuration for the start-up log line, with
+// no passwords.
+func (c *config) logAttrs() []any {
+	users := map[string]string{}
+	for r, cred := range c.db.Users {
+		users[string(r)] = cred.String()
+	}
+	return []any{
+		"tablet_path", c.agent.TabletPath, "keyspace", c.agent.InitKeyspace, "shard", c.agent.InitShard,
+		"tablet_type", c.agent.InitTabletType, "db_name", c.agent.DBName(),
+		"port", c.agent.Port, "grpc_port", c.agent.GRPCPort,
+		"lameduck_period", c.agent.LameduckPeriod.String(), "shutdown_grace_period", c.agent.ShutdownGracePeriod.String(),
+		"db_socket", c.db.Socket, "db_host", c.db.Host, "db_port", c.db.Port, "db_users", users,
+	}
+}

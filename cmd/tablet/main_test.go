@@ -1,0 +1,82 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestRunFlagErrors(t *testing.T) {
+	valid := []string{"--tablet-path=zone1-100", "--init_keyspace=commerce", "--init_shard=0"}
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stderr string
+	}{
+		{name: "unknown flag", args: []string{"--no-such-flag=1"}, code: 2, stderr: "unknown flag --no-such-flag"},
+		{name: "primary init type", args: append(valid, "--init_tablet_type=primary"), code: 2, stderr: "--init_tablet_type=primary: start as replica"},
+		{name: "dash spelling accepted, bad value named", args: append(valid, "--init-tablet-type=bogus"), code: 2, stderr: `--init_tablet_type="bogus"`},
+		{name: "missing alias", args: valid[1:], code: 2, stderr: "--tablet-path"},
+		{name: "bad shard", args: append(valid[:2:2], "--init_shard=80-40"), code: 2, stderr: "--init_shard"},
+		{name: "bad duration", args: append(valid, "--lameduck-period=soon"), code: 2, stderr: "lameduck-period"},
+		{name: "bad port", args: append(valid, "--db_port=0"), code: 2, stderr: "--db_port=0"},
+		{name: "stray argument", args: append(valid, "extra"), code: 2, stderr: `unexpected argument "extra"`},
+		{name: "missing credentials file", args: append(valid, "--db-credentials-file=/nonexistent.json"), code: 2, stderr: "--db-credentials-file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), tt.args, &stdout, &stderr)
+			if code != tt.code || !strings.Contains(stderr.String(), tt.stderr) {
+				t.Errorf("run(%q) = %d, stderr %q; want %d and %q", tt.args, code, stderr.String(), tt.code, tt.stderr)
+			}
+		})
+	}
+}
+
+func TestRunHelpAndVersion(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"--help"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("--help exit %d: %s", code, stderr.String())
+	}
+	for _, want := range []string{"Tablet:", "Database:", "--init_keyspace", "--db_socket", "--lameduck-period duration"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("--help output lacks %q", want)
+		}
+	}
+	stdout.Reset()
+	if code := run(context.Background(), []string{"--version"}, &stdout, &stderr); code != 0 || !strings.HasPrefix(stdout.String(), "tablet ") {
+		t.Errorf("--version = %d %q", code, stdout.String())
+	}
+}
+
+func TestNormalizeSpellings(t *testing.T) {
+	fs := newFlagSet("t")
+	cfg := defaultConfig()
+	cfg.bind(fs)
+	if err := fs.parse([]string{"--init-keyspace=a", "-init_shard", "-80", "--db-socket=/s", "--grpc-port=7", "--", "--init-shard"}); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.agent.InitKeyspace != "a" || cfg.agent.InitShard != "-80" || cfg.db.Socket != "/s" || cfg.agent.GRPCPort != 7 {
+		t.Errorf("parsed %+v %q", cfg.agent, cfg.db.Socket)
+	}
+	if fs.NArg() != 1 || fs.Arg(0) != "--init-shard" {
+		t.Errorf("args after -- = %q, want them untouched", fs.Args())
+	}
+}
+
+func TestDurationTakesBareSeconds(t *testing.T) {
+	var d time.Duration
+	v := durationValue{&d}
+	for in, want := range map[string]time.Duration{"30s": 30 * time.Second, "1.5": 1500 * time.Millisecond, "2": 2 * time.Second} {
+		if err := v.Set(in); err != nil || d != want {
+			t.Errorf("Set(%q) = %v, %v; want %v", in, d, err, want)
+		}
+	}
+	if err := v.Set("soon"); err == nil {
+		t.Error("Set(soon) succeeded")
+	}
+}
