@@ -9,11 +9,13 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
 
+	"github.com/tabletd/tablet/debugvars"
 	"github.com/tabletd/tablet/mysqld"
 )
 
@@ -21,6 +23,7 @@ import (
 type Agent struct {
 	cfg    Config
 	db     mysqld.Config
+	vars   *debugvars.Registry
 	logger *slog.Logger
 
 	ready    chan struct{} // closed when the listeners are up
@@ -28,9 +31,20 @@ type Agent struct {
 	lameduck atomic.Bool // set on shutdown: health reports not ok
 }
 
-// New builds an Agent without side effects.
-func New(cfg Config, db mysqld.Config, logger *slog.Logger) *Agent {
-	return &Agent{cfg: cfg, db: db, logger: logger, ready: make(chan struct{})}
+// New builds an Agent without side effects. It publishes its variables in
+// vars, which it serves as /debug/vars and /metrics.
+func New(cfg Config, db mysqld.Config, vars *debugvars.Registry, logger *slog.Logger) *Agent {
+	a := &Agent{cfg: cfg, db: db, vars: vars, logger: logger, ready: make(chan struct{})}
+	a.publish()
+	return a
+}
+
+// publish registers the tablet's identity and state variables.
+func (a *Agent) publish() {
+	a.vars.PublishJSONFunc("TabletAlias", func() any { return a.cfg.TabletPath })
+	a.vars.PublishJSONFunc("TabletKeyspace", func() any { return a.cfg.InitKeyspace })
+	a.vars.PublishJSONFunc("TabletShard", func() any { return a.cfg.InitShard })
+	a.vars.PublishJSONFunc("TabletType", func() any { return strings.ToUpper(a.cfg.InitTabletType) })
 }
 
 // Ready is closed once the tablet's listeners accept connections.
@@ -56,6 +70,8 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	a.httpAddr.Store(ln.Addr().(*net.TCPAddr))
 	mux := http.NewServeMux()
+	mux.Handle("/debug/vars", a.vars.VarsHandler())
+	mux.Handle("/metrics", a.vars.MetricsHandler())
 	mux.HandleFunc("/debug/health", func(w http.ResponseWriter, r *http.Request) {
 		a.serveHealth(w, r, dba)
 	})

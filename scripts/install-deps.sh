@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages the tests and the sandbox need, only when
 # their binaries are missing: MariaDB server, client and backup tools, zstd,
+# protoc (the test that the generated protobuf code is current needs it)
 # and Prometheus. Idempotent; prints what it does and why it cannot.
 #
 # Usage: scripts/install-deps.sh [extra binaries to require...]
@@ -20,7 +21,7 @@ declare -A pkg=(
   [sysbench]=sysbench
   [chromium]=chromium
 )
-want=(mariadbd mariadb-install-db mariadb mariabackup mbstream zstd prometheus "$@")
+want=(mariadbd mariadb-install-db mariadb mariabackup mbstream zstd prometheus protoc "$@")
 
 missing=()
 for bin in "${want[@]}"; do
