@@ -2,10 +2,10 @@ package agent
 
 import (
 	"fmt"
-	"regexp"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tabletd/tablet/topo"
 )
 
 // Config is the tablet's identity and life-cycle settings.
@@ -59,25 +59,22 @@ func DefaultConfig() Config {
 // servingTypes are the tablet types a tablet may be started as.
 var servingTypes = map[string]bool{"replica": true, "rdonly": true, "spare": true, "drained": true, "backup": true, "experimental": true}
 
-var (
-	cellRE     = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
-	keyspaceRE = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
-	hexRE      = regexp.MustCompile(`^[0-9a-f]*$`)
-)
-
 // Validate checks the configuration without side effects. Each error names
 // the flag and the value and says what to do.
 func (c Config) Validate() error {
-	if _, _, err := ParseAlias(c.TabletPath); err != nil {
+	if _, err := topo.ParseTabletAlias(c.TabletPath); err != nil {
 		return fmt.Errorf("--tablet-path: %w", err)
 	}
 	if c.InitKeyspace == "" {
 		return fmt.Errorf("--init_keyspace is required")
 	}
-	if !keyspaceRE.MatchString(c.InitKeyspace) {
-		return fmt.Errorf("--init_keyspace=%q: use letters, digits and underscores", c.InitKeyspace)
+	if err := topo.ValidateName("keyspace", c.InitKeyspace); err != nil {
+		return fmt.Errorf("--init_keyspace: %w", err)
 	}
-	if err := ValidateShardName(c.InitShard); err != nil {
+	if c.InitShard == "" {
+		return fmt.Errorf("--init_shard is required: 0 for an unsharded keyspace, or a key range such as -80")
+	}
+	if _, err := topo.ShardKeyRange(c.InitShard); err != nil {
 		return fmt.Errorf("--init_shard: %w", err)
 	}
 	switch t := strings.ToLower(c.InitTabletType); {
@@ -111,43 +108,3 @@ func (c Config) DBName() string {
 	}
 	return "vt_" + c.InitKeyspace
 }
-
-// ParseAlias splits a tablet alias "<cell>-<uid>" into its cell and uid.
-func ParseAlias(alias string) (cell string, uid uint32, err error) {
-	i := strings.LastIndexByte(alias, '-')
-	if alias == "" || i <= 0 {
-		return "", 0, fmt.Errorf("%q is not a tablet alias: want <cell>-<uid>, e.g. zone1-100", alias)
-	}
-	cell = alias[:i]
-	if !cellRE.MatchString(cell) {
-		return "", 0, fmt.Errorf("%q: cell %q may hold only letters, digits and underscores", alias, cell)
-	}
-	n, err := strconv.ParseUint(alias[i+1:], 10, 32)
-	if err != nil {
-		return "", 0, fmt.Errorf("%q: uid %q is not a number from 0 to 4294967295", alias, alias[i+1:])
-	}
-	return cell, uint32(n), nil
-}
-
-// ValidateShardName accepts "0" (unsharded) and key ranges "-", "-80",
-// "80-", "40-80": lowercase hex bounds, the start below the end.
-func ValidateShardName(shard string) error {
-	if shard == "" {
-		return fmt.Errorf("empty shard name: use 0 for an unsharded keyspace or a key range such as -80")
-	}
-	if shard == "0" {
-		return nil
-	}
-	start, end, ok := strings.Cut(shard, "-")
-	if !ok || strings.Contains(end, "-") || !hexRE.MatchString(start) || !hexRE.MatchString(end) {
-		return fmt.Errorf("%q is not a shard name: want 0 or a key range of lowercase hex such as -80, 80-, 40-80", shard)
-	}
-	if start != "" && end != "" && padHex(start) >= padHex(end) {
-		return fmt.Errorf("%q: key range start %s is not below its end %s", shard, start, end)
-	}
-	return nil
-}
-
-// padHex pads a key-range bound so bounds of different lengths compare
-// as the byte strings they stand for.
-func padHex(s string) string { return s + strings.Repeat("0", 32-min(len(s), 32)) }

@@ -26,6 +26,10 @@ func TestConfigValidate(t *testing.T) {
 		{name: "alias uid not a number", mutate: func(c *Config) { c.TabletPath = "zone1-x" }, errHas: "uid"},
 		{name: "no keyspace", mutate: func(c *Config) { c.InitKeyspace = "" }, errHas: "--init_keyspace is required"},
 		{name: "bad shard", mutate: func(c *Config) { c.InitShard = "80-40" }, errHas: "--init_shard"},
+		{name: "bad hex shard", mutate: func(c *Config) { c.InitShard = "-8g" }, errHas: "--init_shard"},
+		{name: "no shard", mutate: func(c *Config) { c.InitShard = "" }, errHas: "--init_shard is required"},
+		{name: "key range shard", mutate: func(c *Config) { c.InitShard = "40-80" }},
+		{name: "bad keyspace", mutate: func(c *Config) { c.InitKeyspace = "a/b" }, errHas: "--init_keyspace"},
 		{name: "same ports", mutate: func(c *Config) { c.GRPCPort = c.Port }, errHas: "different ports"},
 		{name: "negative lameduck", mutate: func(c *Config) { c.LameduckPeriod = -1 }, errHas: "--lameduck-period"},
 	}
@@ -41,25 +45,5 @@ func TestConfigValidate(t *testing.T) {
 				t.Fatalf("Validate() = %v, want an error containing %q", err, tt.errHas)
 			}
 		})
-	}
-}
-
-func TestValidateShardName(t *testing.T) {
-	for _, ok := range []string{"0", "-", "-80", "80-", "40-80", "4000-8000", "8-80a0"} {
-		if err := ValidateShardName(ok); err != nil {
-			t.Errorf("ValidateShardName(%q) = %v, want nil", ok, err)
-		}
-	}
-	for _, bad := range []string{"", "1", "80", "80-40", "80-80", "-8G", "-80-c0", "-AA", "x"} {
-		if err := ValidateShardName(bad); err == nil {
-			t.Errorf("ValidateShardName(%q) = nil, want an error", bad)
-		}
-	}
-}
-
-func TestParseAlias(t *testing.T) {
-	cell, uid, err := ParseAlias("us_east-0000000100")
-	if err != nil || cell != "us_east" || uid != 100 {
-		t.Errorf("ParseAlias = %q %d %v, want us_east 100", cell, uid, err)
 	}
 }

@@ -1,6 +1,8 @@
 package topo
 
 import (
+	"time"
+
 	"context"
 	"errors"
 	"fmt"
@@ -82,6 +84,10 @@ func (s *Server) Close() error {
 	}
 	return errors.Join(errs...)
 }
+
+// LeaseDuration is the TTL of the leases behind locks, elections and
+// claims: how long a dead holder keeps them.
+func (s *Server) LeaseDuration() time.Duration { return s.cfg.LeaseDuration }
 
 // GlobalConn returns the Conn to the global cell. The Server owns it.
 func (s *Server) GlobalConn() Conn { return s.global }

@@ -6,12 +6,16 @@ import (
 
 	"github.com/tabletd/tablet/agent"
 	"github.com/tabletd/tablet/mysqld"
+	"github.com/tabletd/tablet/pools"
+	"github.com/tabletd/tablet/topo"
 )
 
 // config gathers every package's Config; flags write into its fields.
 type config struct {
 	agent     agent.Config
 	db        mysqld.Config
+	topo      topo.Config
+	pools     pools.Config
 	roleFlags []roleFlag
 }
 
@@ -19,6 +23,8 @@ func defaultConfig() *config {
 	return &config{
 		agent: agent.DefaultConfig(),
 		db:    mysqld.DefaultConfig(),
+		topo:  topo.DefaultConfig(),
+		pools: pools.DefaultConfig(),
 	}
 }
 
@@ -38,6 +44,23 @@ func (c *config) bind(fs *flagSet) {
 		fs.IntVar(&a.GRPCPort, "grpc_port", a.GRPCPort, "gRPC port for the query service (0 picks a free one)")
 		durationVar(fs, &a.LameduckPeriod, "lameduck-period", "after SIGTERM, keep serving this long while reporting not serving")
 		durationVar(fs, &a.ShutdownGracePeriod, "shutdown_grace_period", "after lameduck, how long running queries get before they are killed")
+	})
+	fs.group("Topology", func(fs *flag.FlagSet) { c.topo.AddFlags(fs) })
+	p := &c.pools
+	fs.group("Connection pools", func(fs *flag.FlagSet) {
+		fs.IntVar(&p.PoolSize, "queryserver-config-pool-size", p.PoolSize, "connections for queries outside transactions")
+		fs.IntVar(&p.StreamPoolSize, "queryserver-config-stream-pool-size", p.StreamPoolSize, "connections for streaming queries")
+		fs.IntVar(&p.TransactionCap, "queryserver-config-transaction-cap", p.TransactionCap, "connections for transactions: the most open at once")
+		fs.IntVar(&p.DBAPoolSize, "dba-pool-size", p.DBAPoolSize, "connections as the dba user, for kills and housekeeping")
+		durationVar(fs, &p.QueryPoolTimeout, "queryserver-config-query-pool-timeout", "longest wait for a query connection; 0 waits until the request's deadline")
+		durationVar(fs, &p.StreamPoolTimeout, "queryserver-config-stream-pool-timeout", "longest wait for a streaming connection; 0 waits until the request's deadline")
+		durationVar(fs, &p.TxPoolTimeout, "queryserver-config-txpool-timeout", "longest wait for a transaction connection before \"transaction pool full\"")
+		fs.IntVar(&p.QueryPoolWaiterCap, "queryserver-config-query-pool-waiter-cap", p.QueryPoolWaiterCap, "most requests waiting for a query connection; 0 is no cap")
+		fs.IntVar(&p.StreamPoolWaiterCap, "queryserver-config-stream-pool-waiter-cap", p.StreamPoolWaiterCap, "most requests waiting for a streaming connection; 0 is no cap")
+		fs.IntVar(&p.TxPoolWaiterCap, "queryserver-config-txpool-waiter-cap", p.TxPoolWaiterCap, "most requests waiting for a transaction connection; 0 is no cap")
+		durationVar(fs, &p.IdleTimeout, "queryserver-config-idle-timeout", "close pooled connections idle this long")
+		durationVar(fs, &p.MaxLifetime, "queryserver-config-pool-conn-max-lifetime", "close pooled connections this old; 0 keeps them")
+		durationVar(fs, &p.WatchdogInterval, "pool-watchdog-interval", "how often to look for waiters stalled beside idle connections; 0 disables")
 	})
 	d := &c.db
 	fs.group("Database", func(fs *flag.FlagSet) {
@@ -77,13 +100,19 @@ func (c *config) validate() error {
 	for _, rf := range c.roleFlags {
 		c.db.Users[rf.role] = mysqld.Credentials{User: *rf.user, Password: *rf.password}
 	}
+	if err := c.agent.Validate(); err != nil {
+		return err
+	}
 	if err := c.db.LoadCredentials(); err != nil {
 		return err
 	}
 	if err := c.db.Validate(); err != nil {
 		return err
 	}
-	return c.agent.Validate()
+	if err := c.topo.Validate(); err != nil {
+		return err
+	}
+	return c.pools.Validate()
 }
 
 // logAttrs is the effective configuration for the start-up log line, with
@@ -98,6 +127,9 @@ func (c *config) logAttrs() []any {
 		"tablet_type", c.agent.InitTabletType, "db_name", c.agent.DBName(),
 		"port", c.agent.Port, "grpc_port", c.agent.GRPCPort,
 		"lameduck_period", c.agent.LameduckPeriod.String(), "shutdown_grace_period", c.agent.ShutdownGracePeriod.String(),
+		"topo_implementation", c.topo.Implementation, "topo_global_server_address", c.topo.GlobalServerAddress,
+		"topo_global_root", c.topo.GlobalRoot,
+		"pool_size", c.pools.PoolSize, "stream_pool_size", c.pools.StreamPoolSize, "transaction_cap", c.pools.TransactionCap,
 		"db_socket", c.db.Socket, "db_host", c.db.Host, "db_port", c.db.Port, "db_users", users,
 	}
 }

@@ -22,6 +22,8 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
+
+	"github.com/tabletd/tablet/topo/topoadmin"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -41,6 +43,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 0
 		case "help":
 			args = []string{"--help"}
+		case "topo":
+			return runTopo(ctx, args[1:], stdout, stderr)
 		}
 	}
 
@@ -90,6 +94,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	logger.Info("tablet stopped")
 	return 0
+}
+
+// runTopo runs an administration command against the topology service.
+func runTopo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	err := topoadmin.Run(ctx, args, stdout, stderr)
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	}
+	fmt.Fprintf(stderr, "tablet topo: %v\n", err)
+	return 1
 }
 
 // versionString is the release version, or the VCS revision the binary

@@ -9,7 +9,8 @@ import (
 )
 
 func TestRunFlagErrors(t *testing.T) {
-	valid := []string{"--tablet-path=zone1-100", "--init_keyspace=commerce", "--init_shard=0"}
+	valid := []string{"--tablet-path=zone1-100", "--init_keyspace=commerce", "--init_shard=0",
+		"--topo_global_server_address=127.0.0.1:2379", "--topo_global_root=/vitess/global"}
 	tests := []struct {
 		name   string
 		args   []string
@@ -21,6 +22,10 @@ func TestRunFlagErrors(t *testing.T) {
 		{name: "dash spelling accepted, bad value named", args: append(valid, "--init-tablet-type=bogus"), code: 2, stderr: `--init_tablet_type="bogus"`},
 		{name: "missing alias", args: valid[1:], code: 2, stderr: "--tablet-path"},
 		{name: "bad shard", args: append(valid[:2:2], "--init_shard=80-40"), code: 2, stderr: "--init_shard"},
+		{name: "no topo address", args: valid[:3], code: 2, stderr: "--topo_global_server_address is required"},
+		{name: "bad topo implementation", args: append(valid, "--topo_implementation=zk2"), code: 2, stderr: `--topo_implementation="zk2"`},
+		{name: "bad pool size", args: append(valid, "--queryserver-config-pool-size=-1"), code: 2, stderr: "--queryserver-config-pool-size"},
+		{name: "pool timeout in bare seconds", args: append(valid, "--queryserver-config-txpool-timeout=x"), code: 2, stderr: "txpool-timeout"},
 		{name: "bad duration", args: append(valid, "--lameduck-period=soon"), code: 2, stderr: "lameduck-period"},
 		{name: "bad port", args: append(valid, "--db_port=0"), code: 2, stderr: "--db_port=0"},
 		{name: "stray argument", args: append(valid, "extra"), code: 2, stderr: `unexpected argument "extra"`},

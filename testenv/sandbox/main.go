@@ -97,7 +97,9 @@ func run(ctx context.Context, dir, tabletBin string, out io.Writer, logger *slog
 	fmt.Fprintf(out, "    as app      mariadb -S %s -u %s -p%s\n", mysql.Socket(), testenv.UserOf(testenv.RoleApp), testenv.PasswordOf(testenv.RoleApp))
 	fmt.Fprintf(out, "    as admin    mariadb -S %s -u %s -p%s\n", mysql.Socket(), testenv.UserOf(testenv.RoleAdmin), testenv.PasswordOf(testenv.RoleAdmin))
 	fmt.Fprintf(out, "    error log   %s\n", mysql.ErrorLog())
-	fmt.Fprintf(out, "  etcd          %s\n", etcd.Endpoint())
+	fmt.Fprintf(out, "  etcd          %s (global root %s, cell %s at %s)\n", etcd.Endpoint(), globalRoot, cell, cellRoot)
+	fmt.Fprintf(out, "    records     bin/tablet topo --topo_global_server_address %s --topo_global_root %s TopoCat --decode_proto --long '/*'\n",
+		etcd.Address(), globalRoot)
 	if tablet != nil {
 		fmt.Fprintf(out, "  tablet        %s (log %s)\n", tablet.alias, tablet.logPath)
 		fmt.Fprintf(out, "    http        http://127.0.0.1:%d/debug/health\n", st.TabletHTTPPort)

@@ -14,7 +14,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/tabletd/tablet/proto/topodatapb"
 	"github.com/tabletd/tablet/testenv"
+	"github.com/tabletd/tablet/topo"
+	"github.com/tabletd/tablet/topo/topofactory"
 )
 
 // tabletProc is the tablet binary running as a child of the sandbox.
@@ -47,6 +50,9 @@ func startTablet(ctx context.Context, bin, dir string, st *state, mysql *testenv
 	if err := writeCredentials(creds); err != nil {
 		return nil, err
 	}
+	if err := ensureCell(ctx, etcd.Address(), logger); err != nil {
+		return nil, err
+	}
 	t := &tabletProc{alias: "zone1-0000000100", logPath: filepath.Join(dir, "tablet.log"), exited: make(chan struct{})}
 	logFile, err := os.OpenFile(t.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
@@ -57,6 +63,8 @@ func startTablet(ctx context.Context, bin, dir string, st *state, mysql *testenv
 		"--init_keyspace=commerce", "--init_shard=0", "--init_tablet_type=replica",
 		"--port="+strconv.Itoa(st.TabletHTTPPort), "--grpc_port="+strconv.Itoa(st.TabletGRPCPort),
 		"--db_socket="+mysql.Socket(), "--db-credentials-file="+creds,
+		"--topo_implementation=etcd2", "--topo_global_server_address="+etcd.Address(),
+		"--topo_global_root="+globalRoot,
 	)
 	t.cmd.Stdout, t.cmd.Stderr = logFile, logFile
 	t.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
@@ -116,4 +124,29 @@ func writeCredentials(path string) error {
 		return err
 	}
 	return os.WriteFile(path, b, 0o600)
+}
+
+// The sandbox's topology: one cell, zone1, in the same etcd as the global
+// records.
+const (
+	globalRoot = "/vitess/global"
+	cell       = "zone1"
+	cellRoot   = "/vitess/zone1"
+)
+
+// ensureCell creates the cell's CellInfo in the global topology if it is
+// missing, as an operator would with `tablet topo AddCellInfo`.
+func ensureCell(ctx context.Context, etcdAddr string, logger *slog.Logger) error {
+	cfg := topo.DefaultConfig()
+	cfg.GlobalServerAddress, cfg.GlobalRoot = etcdAddr, globalRoot
+	ts, err := topofactory.Open(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer ts.Close()
+	err = ts.CreateCellInfo(ctx, cell, &topodatapb.CellInfo{ServerAddress: etcdAddr, Root: cellRoot})
+	if err != nil && !errors.Is(err, topo.ErrNodeExists) {
+		return fmt.Errorf("create cell %s: %w", cell, err)
+	}
+	return nil
 }
