@@ -161,6 +161,10 @@ func TestCommands(t *testing.T) {
 		{"CreateShard bad arg", []string{"CreateShard", "nope"}, nil, "not <keyspace>/<shard>"},
 		{"TopoCat missing", []string{"TopoCat", "--decode_proto", "keyspaces/nope/Keyspace"}, nil, "/vitess/global/keyspaces/nope/Keyspace"},
 		{"TopoCat no match", []string{"TopoCat", "keyspaces/*/Nope"}, nil, "no record matches"},
+		// Last: these change the tablets the cases above read.
+		{"DeleteTablet", []string{"DeleteTablet", "zone1-101"}, nil, ""},
+		{"DeleteTablet gone", []string{"DeleteTablet", "zone1-101"}, nil, "zone1-0000000101"},
+		{"GetTablets after delete", []string{"GetTablets"}, []string{"zone1-0000000100"}, ""},
 		{"DeleteCellInfo with tablets", []string{"RemoveCellInfo", "zone1"}, nil, "tablet records remain"},
 		{"AddCellInfo missing flags", []string{"AddCellInfo", "zone2"}, nil, "--server_address and --root are required"},
 		{"unknown command", []string{"Frobnicate"}, nil, "unknown command"},

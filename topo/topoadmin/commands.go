@@ -289,6 +289,24 @@ var cmdGetTablet = command{
 	},
 }
 
+var cmdDeleteTablet = command{
+	name: "DeleteTablet",
+	args: "<cell>-<uid>",
+	help: "Deletes a tablet record and removes it from its shard's ShardReplication. For a tablet that is gone for good; a running tablet writes its record again.",
+	setup: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
+		return func(ctx context.Context, e *env, args []string) error {
+			if err := wantArgs(args, 1, "<cell>-<uid>"); err != nil {
+				return err
+			}
+			a, err := topo.ParseTabletAlias(args[0])
+			if err != nil {
+				return usageError{err.Error()}
+			}
+			return e.ts.DeleteTablet(ctx, a)
+		}
+	},
+}
+
 var cmdGetTablets = command{
 	name: "GetTablets",
 	args: "[--cell <cell>] [--keyspace <keyspace> --shard <shard>]",
