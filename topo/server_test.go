@@ -476,3 +476,45 @@ func TestNewServerChecks(t *testing.T) {
 		t.Fatal("NewServer with no global Conn succeeded")
 	}
 }
+
+func TestSetShardPrimary(t *testing.T) {
+	ts := newMemoryServer(t)
+	ctx := context.Background()
+	for _, uid := range []uint32{100, 101} {
+		if err := ts.CreateTablet(ctx, tablet("zone1", uid, "ks", "0")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := ts.GetOrCreateShard(ctx, "ks", "0"); err != nil {
+		t.Fatal(err)
+	}
+	si, err := ts.SetShardPrimary(ctx, alias("zone1", 100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !topo.TabletAliasEqual(si.Shard.GetPrimaryAlias(), alias("zone1", 100)) || si.Shard.GetPrimaryTermStartTime() == nil || !si.Shard.GetIsPrimaryServing() {
+		t.Fatalf("shard after SetShardPrimary(100) = %v", si.Shard)
+	}
+	first := si.Shard.GetPrimaryTermStartTime()
+
+	again, err := ts.SetShardPrimary(ctx, alias("zone1", 100))
+	if err != nil || again.Version != si.Version {
+		t.Errorf("naming the primary again: version %v -> %v, %v; want no write", si.Version, again.Version, err)
+	}
+
+	si, err = ts.SetShardPrimary(ctx, alias("zone1", 101))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ts.GetShard(ctx, "ks", "0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !topo.TabletAliasEqual(got.Shard.GetPrimaryAlias(), alias("zone1", 101)) ||
+		(got.Shard.GetPrimaryTermStartTime().GetSeconds() == first.GetSeconds() && got.Shard.GetPrimaryTermStartTime().GetNanoseconds() == first.GetNanoseconds()) {
+		t.Errorf("after switching to 101: %v (first term %v)", got.Shard, first)
+	}
+	if _, err := ts.SetShardPrimary(ctx, alias("zone1", 999)); !errors.Is(err, topo.ErrNoNode) {
+		t.Errorf("SetShardPrimary(unknown) = %v, want NoNode", err)
+	}
+}

@@ -48,7 +48,7 @@ func commandTable() []command {
 		cmdAddCellInfo, cmdGetCellInfo, cmdGetCellInfoNames, cmdUpdateCellInfo, cmdDeleteCellInfo,
 		cmdCreateKeyspace, cmdGetKeyspace, cmdGetKeyspaces,
 		cmdCreateShard, cmdGetShard, cmdGetShardNames,
-		cmdGetTablet, cmdGetTablets, cmdDeleteTablet, cmdRebuildKeyspaceGraph,
+		cmdGetTablet, cmdGetTablets, cmdDeleteTablet, cmdTabletExternallyReparented, cmdRebuildKeyspaceGraph,
 		cmdTopoCat,
 	}
 }

@@ -307,6 +307,28 @@ var cmdDeleteTablet = command{
 	},
 }
 
+var cmdTabletExternallyReparented = command{
+	name: "TabletExternallyReparented",
+	args: "<cell>-<uid>",
+	help: "Makes a tablet the primary of its shard in the topology, starting a new term, as after a failover done outside (by Orchestrator or an operator). The shard's tablets see it and take their roles: the new primary turns writable, the others replicate from it.",
+	setup: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
+		return func(ctx context.Context, e *env, args []string) error {
+			if err := wantArgs(args, 1, "<cell>-<uid>"); err != nil {
+				return err
+			}
+			a, err := topo.ParseTabletAlias(args[0])
+			if err != nil {
+				return usageError{err.Error()}
+			}
+			si, err := e.ts.SetShardPrimary(ctx, a)
+			if err != nil {
+				return err
+			}
+			return printProto(e, si.Shard)
+		}
+	},
+}
+
 var cmdGetTablets = command{
 	name: "GetTablets",
 	args: "[--cell <cell>] [--keyspace <keyspace> --shard <shard>]",
