@@ -3,9 +3,12 @@
 // and MariaDB. It is the one home for controlling the local mysqld shared by
 // agent, health, backup and testenv; it imports nothing of ours.
 //
-// Flavors differ in GTID syntax, the replication status statement, the
-// read-only variables and the backup binaries. Code that must work on every
-// flavor asks a Flavor instead of branching on version strings.
+// Flavors differ in GTID syntax, the replication statements and status
+// columns, the read-only variables and the backup binaries. Code that must
+// work on every flavor asks a Flavor instead of branching on version
+// strings. ReadReplicationStatus reads either spelling of SHOW SLAVE/REPLICA
+// STATUS into a ReplicationStatus, and the heartbeat helpers hold the SQL of
+// the _vt.heartbeat table through which replicas measure their lag.
 package mysqld
 
 import (
@@ -13,6 +16,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Version is a server version, such as 10.11.19 or 8.0.36.
@@ -46,6 +50,31 @@ type Flavor interface {
 	// extractor (xtrabackup/xbstream or mariabackup/mbstream).
 	BackupTool() string
 	StreamTool() string
+
+	// StartReplication and StopReplication start or stop the replication
+	// threads named by which (START SLAVE, STOP REPLICA SQL_THREAD, ...).
+	StartReplication(which ReplicationThreads) string
+	StopReplication(which ReplicationThreads) string
+	// ResetReplication stops replication and forgets the source, so that
+	// the server is no longer a replica.
+	ResetReplication() []string
+	// SetReplicationSource points replication at s with GTID
+	// auto-positioning (MASTER_USE_GTID=slave_pos on MariaDB,
+	// SOURCE_AUTO_POSITION=1 on MySQL). Replication must be stopped.
+	SetReplicationSource(s ReplicationSource) string
+	// SetReplicationDelay makes the SQL thread apply each event no sooner
+	// than d (rounded up to whole seconds) after the source committed it;
+	// zero turns delayed replication off. Replication must be stopped
+	// (MySQL needs only the SQL thread stopped; MariaDB needs both).
+	SetReplicationDelay(d time.Duration) string
+	// PrimaryPositionQuery selects, as one string, the GTID position of
+	// everything the server has written to its binary log: the position a
+	// replica must reach to have caught up with it.
+	PrimaryPositionQuery() string
+	// WaitForPositionQuery selects 0 once this replica has applied the
+	// GTID position pos, or a nonzero number when timeout (rounded to the
+	// millisecond, at least 1ms) passes first.
+	WaitForPositionQuery(pos string, timeout time.Duration) string
 }
 
 // versionRE finds "X.Y.Z" in a version string such as
