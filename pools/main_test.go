@@ -1,59 +1,13 @@
 package pools
 
 import (
-	"fmt"
-	"os"
-	"runtime"
-	"strings"
 	"testing"
-	"time"
+
+	"github.com/tabletd/tablet/testenv"
 )
 
 // TestMain fails the run if goroutines of this package, or of the MySQL
 // driver it drives, outlive the tests.
 func TestMain(m *testing.M) {
-	code := m.Run()
-	if code == 0 {
-		if leaked := waitNoLeaks(10 * time.Second); len(leaked) > 0 {
-			fmt.Fprintf(os.Stderr, "leaked goroutines:\n\n%s\n", strings.Join(leaked, "\n\n"))
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
-
-// waitNoLeaks polls until no leaked goroutine remains or the deadline
-// passes, and returns those left.
-func waitNoLeaks(limit time.Duration) []string {
-	deadline := time.Now().Add(limit)
-	for {
-		leaked := leakedGoroutines()
-		if len(leaked) == 0 || time.Now().After(deadline) {
-			return leaked
-		}
-		runtime.Gosched()
-		time.Sleep(10 * time.Millisecond) // polling interval, not synchronization
-	}
-}
-
-func leakedGoroutines() []string {
-	buf := make([]byte, 1<<20)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			buf = buf[:n]
-			break
-		}
-		buf = make([]byte, 2*len(buf))
-	}
-	var out []string
-	for _, g := range strings.Split(string(buf), "\n\n") {
-		if strings.Contains(g, "leakedGoroutines") || strings.Contains(g, "testing.(*M)") {
-			continue
-		}
-		if strings.Contains(g, "tabletd/tablet/pools.") || strings.Contains(g, "go-sql-driver/mysql.") {
-			out = append(out, g)
-		}
-	}
-	return out
+	testenv.LeakCheckMain(m, "tabletd/tablet/pools.", "go-sql-driver/mysql.")
 }
