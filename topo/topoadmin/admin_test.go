@@ -162,8 +162,8 @@ func TestCommands(t *testing.T) {
 		{"TopoCat missing", []string{"TopoCat", "--decode_proto", "keyspaces/nope/Keyspace"}, nil, "/vitess/global/keyspaces/nope/Keyspace"},
 		{"TopoCat no match", []string{"TopoCat", "keyspaces/*/Nope"}, nil, "no record matches"},
 		// Last: these change the records the cases above read.
-		{"TabletExternallyReparented", []string{"TabletExternallyReparented", "zone1-100"}, []string{"primary_alias:", "uid: 100", "primary_term_start_time:"}, ""},
-		{"TabletExternallyReparented again", []string{"TabletExternallyReparented", "zone1-100"}, []string{"uid: 100"}, ""},
+		{"TabletExternallyReparented", []string{"TabletExternallyReparented", "zone1-100"}, []string{"primary_alias:", "100", "primary_term_start_time:"}, ""},
+		{"TabletExternallyReparented again", []string{"TabletExternallyReparented", "zone1-100"}, []string{"primary_alias:", "100"}, ""},
 		{"TabletExternallyReparented unknown", []string{"TabletExternallyReparented", "zone1-999"}, nil, "zone1-0000000999"},
 		{"DeleteTablet", []string{"DeleteTablet", "zone1-101"}, nil, ""},
 		{"DeleteTablet gone", []string{"DeleteTablet", "zone1-101"}, nil, "zone1-0000000101"},
