@@ -23,8 +23,10 @@ deps:
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/tablet ./cmd/tablet
 
+# gotestsum prints one line per test (PASS/SKIP/FAIL with its name), so the
+# log shows which real-server tests ran, and the output of those that fail.
 test: deps build
-	$(GO) test $(TESTFLAGS) ./...
+	$(GO) tool gotestsum --format testname --format-hide-empty-pkg -- $(TESTFLAGS) ./...
 	@scripts/check-leftovers.sh
 
 test-short:
