@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -14,12 +13,34 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/go-sql-driver/mysql"
-
 	"github.com/tabletd/tablet/debugvars"
+	"github.com/tabletd/tablet/health"
 	"github.com/tabletd/tablet/mysqld"
 	"github.com/tabletd/tablet/proto/topodatapb"
 	"github.com/tabletd/tablet/topo"
+)
+
+// Timings of the agent that are not worth a flag.
+const (
+	// cleanupTimeout bounds the last steps of shutdown, after the grace
+	// period: stopping the role manager and health, clearing the record's
+	// ports, releasing the claim and closing the HTTP server. Each talks
+	// to a local process or the topology with a deadline, so a hung mysqld
+	// or etcd costs at most this much.
+	cleanupTimeout = 500 * time.Millisecond
+	// promoteDrain bounds how long a replica being promoted may take to
+	// apply what it had fetched from the old primary before it turns
+	// writable: long enough for a relay log that is a few seconds behind,
+	// short enough that a stuck applier does not hold up a failover.
+	promoteDrain = 5 * time.Second
+	// roleAttemptTimeout bounds one attempt to apply the tablet's role; a
+	// newer shard record cuts it short anyway.
+	roleAttemptTimeout = 30 * time.Second
+	// roleRetryMin and roleRetryMax bound the backoff of the role manager
+	// after a failure: quick enough to follow a mysqld restart, slow
+	// enough not to hammer a server that is down.
+	roleRetryMin = 100 * time.Millisecond
+	roleRetryMax = 5 * time.Second
 )
 
 // Agent runs one tablet. Build it with New, then call Run once.
@@ -29,18 +50,29 @@ type Agent struct {
 	ts     *topo.Server
 	vars   *debugvars.Registry
 	logger *slog.Logger
+	qs     QueryService
 
 	ready    chan struct{} // closed when the tablet is published and serving HTTP
+	done     chan struct{} // closed when Run returns
 	httpAddr atomic.Pointer[net.TCPAddr]
 	record   atomic.Pointer[topodatapb.Tablet] // the tablet record as last written
-	lameduck atomic.Bool                       // set on shutdown: health reports not ok
+
+	// Built by Run before the role manager starts; used by the role
+	// manager's goroutine (through the roleObserver methods) and by
+	// shutdown. Both are safe for concurrent use.
+	checker   *health.Checker
+	heartbeat *health.HeartbeatWriter
 }
 
 // New builds an Agent without side effects. ts is the topology service,
 // which the caller opens and closes. The agent publishes its variables in
 // vars and serves them as /debug/vars and /metrics.
-func New(cfg Config, db mysqld.Config, ts *topo.Server, vars *debugvars.Registry, logger *slog.Logger) *Agent {
-	a := &Agent{cfg: cfg, db: db, ts: ts, vars: vars, logger: logger, ready: make(chan struct{})}
+func New(cfg Config, db mysqld.Config, ts *topo.Server, vars *debugvars.Registry, logger *slog.Logger, opts ...Option) *Agent {
+	a := &Agent{cfg: cfg, db: db, ts: ts, vars: vars, logger: logger, qs: noQueries{},
+		ready: make(chan struct{}), done: make(chan struct{})}
+	for _, o := range opts {
+		o(a)
+	}
 	a.publish()
 	return a
 }
@@ -59,8 +91,11 @@ func (a *Agent) publish() {
 }
 
 // Ready is closed once the tablet's record is published and its listeners
-// accept connections.
+// accept connections. Whether the tablet serves is health's to say.
 func (a *Agent) Ready() <-chan struct{} { return a.ready }
+
+// Done is closed when Run has returned.
+func (a *Agent) Done() <-chan struct{} { return a.done }
 
 // HTTPAddr is the bound HTTP address; nil until the listener is up.
 func (a *Agent) HTTPAddr() *net.TCPAddr { return a.httpAddr.Load() }
@@ -70,12 +105,18 @@ func (a *Agent) HTTPAddr() *net.TCPAddr { return a.httpAddr.Load() }
 func (a *Agent) Record() *topodatapb.Tablet { return a.record.Load() }
 
 // Run starts the tablet and serves until ctx ends, then goes lameduck and
-// shuts down. Startup, in order: listen (so the record can hold the real
-// ports), check the topology (cell exists, the alias is not recorded in
-// another shard), take the alias's claim, publish the record. A refusal
-// wraps ErrInit and writes nothing. Run returns nil after a clean
-// shutdown.
+// shuts down (see shutdown). Startup, in order: listen (so the record can
+// hold the real ports), check the topology (cell exists, the alias is not
+// recorded in another shard), take the alias's claim, publish the record,
+// serve HTTP, start the role manager. A refusal wraps ErrInit and writes
+// nothing. The tablet serves (health says so) once mysqld answers and the
+// role the shard record gives is applied; until then /debug/health says
+// why not. Run returns nil after a clean shutdown.
 func (a *Agent) Run(ctx context.Context) error {
+	defer close(a.done)
+	if err := a.cfg.Validate(); err != nil {
+		return err
+	}
 	alias, err := topo.ParseTabletAlias(a.cfg.TabletPath)
 	if err != nil {
 		return fmt.Errorf("--tablet-path: %w", err)
@@ -87,14 +128,20 @@ func (a *Agent) Run(ctx context.Context) error {
 			return fmt.Errorf("--tablet_hostname is empty and the host name is unknown: %w", err)
 		}
 	}
+	initType := topodatapb.TabletType(topodatapb.TabletType_value[strings.ToUpper(a.cfg.InitTabletType)])
 
-	conn, err := mysql.NewConnector(a.db.DriverConfig(mysqld.RoleDBA))
+	// A few dba connections for health checks and heartbeats; the admin
+	// role, which may change read_only and replication, for the role.
+	dba, err := openDB(a.db, mysqld.RoleDBA, 3)
 	if err != nil {
-		return fmt.Errorf("mysqld connection for dba: %w", err)
+		return err
 	}
-	dba := sql.OpenDB(conn)
 	defer dba.Close()
-	dba.SetMaxOpenConns(2)
+	admin, err := openDB(a.db, mysqld.RoleAdmin, 2)
+	if err != nil {
+		return err
+	}
+	defer admin.Close()
 
 	ln, err := net.Listen("tcp", net.JoinHostPort(a.cfg.BindAddress, strconv.Itoa(a.cfg.Port)))
 	if err != nil {
@@ -116,7 +163,12 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer cl.release()
+	claimHeld := true
+	defer func() {
+		if claimHeld {
+			cl.release()
+		}
+	}()
 	a.logger.Info("claimed tablet alias", "alias", aliasStr, "owner", owner)
 
 	want, err := a.tabletRecord(alias, hostname, httpAddr.Port, a.cfg.GRPCPort, a.mysqlPort(ctx, dba))
@@ -131,21 +183,48 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.logger.Info("published tablet record", "alias", aliasStr, "keyspace", rec.GetKeyspace(), "shard", rec.GetShard(),
 		"type", rec.GetType().String(), "hostname", rec.GetHostname(), "mysql_port", rec.GetMysqlPort())
 
+	a.checker = health.New(a.cfg.Health, health.NewProber(a.cfg.Health, dba), a.vars, a.logger)
+	a.heartbeat = health.NewHeartbeatWriter(a.cfg.Health, dba, a.vars, a.logger)
+	roles := newRoleManager(roleConfig{
+		alias:          alias,
+		keyspace:       a.cfg.InitKeyspace,
+		shard:          a.cfg.InitShard,
+		initType:       initType,
+		repl:           a.db.Users[mysqld.RoleRepl],
+		connectRetry:   a.cfg.ReplicationConnectRetry,
+		checkInterval:  a.cfg.RoleCheckInterval,
+		retryMin:       roleRetryMin,
+		retryMax:       roleRetryMax,
+		attemptTimeout: roleAttemptTimeout,
+	}, a.ts, a.ts.GlobalConn().Watch, &adminMySQL{db: admin, dbName: a.cfg.DBName(), drain: promoteDrain}, a, a.vars, a.logger)
+
 	mux := http.NewServeMux()
 	mux.Handle("/debug/vars", a.vars.VarsHandler())
 	mux.Handle("/metrics", a.vars.MetricsHandler())
-	mux.HandleFunc("/debug/health", func(w http.ResponseWriter, r *http.Request) {
-		a.serveHealth(w, r, dba)
-	})
+	mux.Handle("/debug/health", a.checker)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	served := make(chan error, 1) // Serve's result; it returns once shutdown closes srv
+	go func() { served <- srv.Serve(ln) }()
 	a.logger.Info("serving http", "addr", httpAddr.String())
+
+	// The role manager outlives ctx: a change of primary during lameduck
+	// is still applied. shutdown stops it.
+	roleCtx, stopRoles := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopRoles()
+	rolesDone := make(chan struct{})
+	go func() {
+		defer close(rolesDone)
+		roles.run(roleCtx)
+	}()
 	close(a.ready)
 
+	var runErr error
+	lameduck := true
 	select {
-	case err := <-errc:
-		return fmt.Errorf("http server: %w", err)
+	case err := <-served:
+		runErr = fmt.Errorf("http server: %w", err)
+		served <- err // for shutdown, which waits for Serve to return
+		lameduck = false
 	case <-cl.lost.Done():
 		// Serving goes on: losing the claim (an etcd outage longer than the
 		// lease) is no reason to fail queries. The next start re-claims.
@@ -153,18 +232,154 @@ func (a *Agent) Run(ctx context.Context) error {
 		<-ctx.Done()
 	case <-ctx.Done():
 	}
-	a.lameduck.Store(true)
-	a.logger.Info("entering lameduck", "period", a.cfg.LameduckPeriod.String())
-	timer := time.NewTimer(a.cfg.LameduckPeriod)
-	<-timer.C
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownGracePeriod+time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("shut down http server: %w", err)
-	}
-	a.clearPorts(shutdownCtx, alias)
-	return nil
+	claimHeld = false
+	a.shutdown(running{
+		alias: alias, lameduck: lameduck, srv: srv, served: served,
+		stopRoles: stopRoles, rolesDone: rolesDone, claim: cl, dbs: []*sql.DB{dba, admin},
+	})
+	return runErr
 }
+
+// running is what shutdown takes down.
+type running struct {
+	alias     *topodatapb.TabletAlias
+	lameduck  bool // go lameduck first; false when HTTP failed and nobody can see it
+	srv       *http.Server
+	served    <-chan error
+	stopRoles context.CancelFunc
+	rolesDone <-chan struct{}
+	claim     *claim
+	dbs       []*sql.DB
+}
+
+// shutdown takes the tablet down, in order:
+//
+//  1. Lameduck: health reports not serving at once (/debug/health and
+//     StreamHealth), while queries are still served for LameduckPeriod, so
+//     that gateways move their traffic away without errors.
+//  2. The query service refuses new queries, gives those in flight
+//     ShutdownGracePeriod to finish, and kills the rest.
+//  3. The role manager stops. mysqld keeps its role: a primary stays
+//     writable, as its shard record says, for the next start.
+//  4. Heartbeats and health checks stop.
+//  5. At the same time: the record's ports are cleared, so nothing routes
+//     to a tablet that is gone, then the claim is released; the HTTP
+//     server closes; the mysqld connections close.
+//
+// Steps 3 to 5 share cleanupTimeout and wait no longer on a hung mysqld or
+// topology, so shutdown takes at most LameduckPeriod +
+// ShutdownGracePeriod + cleanupTimeout.
+func (a *Agent) shutdown(r running) {
+	if r.lameduck {
+		a.checker.SetLameduck(true)
+		a.qs.StartLameduck()
+		a.logger.Info("entering lameduck: reporting not serving, still serving queries", "period", a.cfg.LameduckPeriod.String())
+		if a.cfg.LameduckPeriod > 0 {
+			t := time.NewTimer(a.cfg.LameduckPeriod)
+			<-t.C
+		}
+	}
+
+	a.logger.Info("refusing new queries; waiting for those in flight", "grace_period", a.cfg.ShutdownGracePeriod.String())
+	graceCtx, cancelGrace := context.WithTimeout(context.Background(), a.cfg.ShutdownGracePeriod)
+	if err := a.qs.Shutdown(graceCtx); err != nil {
+		a.logger.Error("query service shutdown", "err", err)
+	}
+	cancelGrace()
+
+	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
+	defer cancel()
+	r.stopRoles()
+	if !waitUntil(ctx, r.rolesDone) {
+		a.logger.Warn("the role manager did not stop in time; leaving it behind")
+	}
+	a.heartbeat.Close()
+	a.checker.Close()
+
+	// The last steps do not depend on each other, so that a hung topology
+	// holds up neither the HTTP server nor the mysqld connections.
+	topoDone := goDone(func() {
+		a.clearPorts(ctx, r.alias)
+		r.claim.release()
+	})
+	httpDone := goDone(func() {
+		if err := r.srv.Shutdown(ctx); err != nil {
+			r.srv.Close()
+		}
+		<-r.served
+	})
+	dbDone := goDone(func() {
+		for _, db := range r.dbs {
+			db.Close()
+		}
+	})
+	if !waitUntil(ctx, topoDone) {
+		a.logger.Warn("the claim on the tablet alias was not released in time; its lease expires by itself",
+			"lease", a.ts.LeaseDuration().String())
+	}
+	if !waitUntil(ctx, httpDone) {
+		a.logger.Warn("the HTTP server did not close in time; leaving it behind")
+	}
+	if !waitUntil(ctx, dbDone) {
+		a.logger.Warn("mysqld connections did not close in time; leaving them behind")
+	}
+}
+
+// goDone runs f on a goroutine and returns a channel closed when f
+// returns. The caller waits on it with a deadline (waitUntil); a goroutine
+// still running past the deadline is left to the process's exit.
+func goDone(f func()) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f()
+	}()
+	return done
+}
+
+// waitUntil waits for done to close and reports whether it did before ctx
+// ended; a done already closed wins over an ended ctx.
+func waitUntil(ctx context.Context, done <-chan struct{}) bool {
+	select {
+	case <-done:
+		return true
+	case <-ctx.Done():
+	}
+	select {
+	case <-done:
+		return true
+	default:
+		return false
+	}
+}
+
+// leavingPrimary implements roleObserver: heartbeats stop before the
+// server turns read-only, so none is written after another primary took
+// over.
+func (a *Agent) leavingPrimary() { a.heartbeat.Close() }
+
+// roleChanged implements roleObserver: health learns the type and term
+// (and starts checking, the first time), the heartbeat writer runs while
+// the tablet is the primary, and the query service serves the new type.
+func (a *Agent) roleChanged(ctx context.Context, typ topodatapb.TabletType, termStart time.Time) {
+	primary := typ == topodatapb.TabletType_PRIMARY
+	if !primary {
+		a.heartbeat.Close()
+	}
+	a.checker.SetTablet(health.Tablet{Type: typ.String(), PrimaryTermStart: termStart})
+	// Checks start only now, so that the first one sees the applied role
+	// and is published as it is.
+	a.checker.Open()
+	if primary {
+		a.heartbeat.Open()
+	}
+	if err := a.qs.SetServing(ctx, typ); err != nil {
+		a.logger.Error("query service did not take the new tablet type", "type", typ.String(), "err", err)
+	}
+}
+
+// recordWritten implements roleObserver.
+func (a *Agent) recordWritten(t *topodatapb.Tablet) { a.record.Store(t) }
 
 // clearPorts empties the record's port map on shutdown, so that nothing
 // routes to a tablet that is gone. Failure is logged: the process is
@@ -188,28 +403,9 @@ func (a *Agent) mysqlPort(ctx context.Context, dba *sql.DB) int32 {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	var port int32
-	if err := dba.QueryRowContext(ctx, "SELECT @@global.port").Scan(&port); err != nil {
+	if err := dba.QueryRowContext(ctx, mysqld.PortQuery).Scan(&port); err != nil {
 		a.logger.Warn("mysqld did not report its port; using --db_port", "db_port", a.db.Port, "err", err)
 		return int32(a.db.Port)
 	}
 	return port
-}
-
-// serveHealth answers "ok" with 200 while mysqld answers and the tablet is
-// not shutting down, and "not ok: <reason>" with 503 otherwise.
-func (a *Agent) serveHealth(w http.ResponseWriter, r *http.Request, dba *sql.DB) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	if a.lameduck.Load() {
-		w.WriteHeader(http.StatusServiceUnavailable)
-		fmt.Fprintln(w, "not ok: shutting down")
-		return
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-	defer cancel()
-	if err := dba.PingContext(ctx); err != nil {
-		w.WriteHeader(http.StatusServiceUnavailable)
-		fmt.Fprintf(w, "not ok: mysqld unreachable: %v\n", err)
-		return
-	}
-	fmt.Fprintln(w, "ok")
 }

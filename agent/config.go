@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tabletd/tablet/health"
 	"github.com/tabletd/tablet/topo"
 )
 
@@ -41,6 +42,19 @@ type Config struct {
 	// get to finish after lameduck before they are killed
 	// (--shutdown_grace_period).
 	ShutdownGracePeriod time.Duration
+	// ReplicationConnectRetry is how long a replica waits between two
+	// attempts to connect to its primary (--replication_connect_retry,
+	// MASTER_CONNECT_RETRY, whole seconds); zero keeps the server's
+	// default, 60s.
+	ReplicationConnectRetry time.Duration
+	// RoleCheckInterval is the time between two checks that mysqld and
+	// the tablet record still hold the role the shard record gives (a
+	// mysqld restarts read-only; a primary's MySQL address changes)
+	// (--role-check-interval). A change of the shard record is applied at
+	// once, not on this interval. Must be positive.
+	RoleCheckInterval time.Duration
+	// Health times the health checks and the replication heartbeat.
+	Health health.Config
 }
 
 // DefaultConfig returns vttablet's defaults where it has them.
@@ -51,8 +65,11 @@ func DefaultConfig() Config {
 		GRPCPort:       16100,
 		// vttablet's default: long enough for a gateway's health stream
 		// to see the change before queries are refused.
-		LameduckPeriod:      50 * time.Millisecond,
-		ShutdownGracePeriod: 3 * time.Second,
+		LameduckPeriod:          50 * time.Millisecond,
+		ShutdownGracePeriod:     3 * time.Second,
+		ReplicationConnectRetry: 10 * time.Second, // vttablet's default
+		RoleCheckInterval:       10 * time.Second,
+		Health:                  health.DefaultConfig(),
 	}
 }
 
@@ -97,7 +114,13 @@ func (c Config) Validate() error {
 	if c.ShutdownGracePeriod < 0 {
 		return fmt.Errorf("--shutdown_grace_period=%s: must not be negative", c.ShutdownGracePeriod)
 	}
-	return nil
+	if c.ReplicationConnectRetry < 0 {
+		return fmt.Errorf("--replication_connect_retry=%s: must not be negative", c.ReplicationConnectRetry)
+	}
+	if c.RoleCheckInterval <= 0 {
+		return fmt.Errorf("--role-check-interval=%s: must be positive", c.RoleCheckInterval)
+	}
+	return c.Health.Validate()
 }
 
 // DBName is the database the tablet serves: the override, or

@@ -32,6 +32,10 @@ func TestConfigValidate(t *testing.T) {
 		{name: "bad keyspace", mutate: func(c *Config) { c.InitKeyspace = "a/b" }, errHas: "--init_keyspace"},
 		{name: "same ports", mutate: func(c *Config) { c.GRPCPort = c.Port }, errHas: "different ports"},
 		{name: "negative lameduck", mutate: func(c *Config) { c.LameduckPeriod = -1 }, errHas: "--lameduck-period"},
+		{name: "no role checks", mutate: func(c *Config) { c.RoleCheckInterval = 0 }, errHas: "--role-check-interval"},
+		{name: "negative connect retry", mutate: func(c *Config) { c.ReplicationConnectRetry = -1 }, errHas: "--replication_connect_retry"},
+		{name: "server default connect retry", mutate: func(c *Config) { c.ReplicationConnectRetry = 0 }},
+		{name: "bad health", mutate: func(c *Config) { c.Health.Interval = 0 }, errHas: "--health_check_interval"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -45,6 +45,22 @@ func (c *config) bind(fs *flagSet) {
 		durationVar(fs, &a.LameduckPeriod, "lameduck-period", "after SIGTERM, keep serving this long while reporting not serving")
 		durationVar(fs, &a.ShutdownGracePeriod, "shutdown_grace_period", "after lameduck, how long running queries get before they are killed")
 	})
+	fs.group("Replication", func(fs *flag.FlagSet) {
+		durationVar(fs, &a.ReplicationConnectRetry, "replication_connect_retry", "wait between a replica's attempts to connect to its primary (whole seconds; 0: the server's default)")
+		durationVar(fs, &a.RoleCheckInterval, "role-check-interval", "how often to check that mysqld and the tablet record still hold the role the shard record gives")
+	})
+	h := &a.Health
+	fs.group("Health", func(fs *flag.FlagSet) {
+		durationVar(fs, &h.Interval, "health_check_interval", "time between two health checks of mysqld")
+		durationVar(fs, &h.ProbeTimeout, "health-probe-timeout", "longest one health check of mysqld may take")
+		durationVar(fs, &h.RecheckDelay, "health-recheck-delay", "how soon a check that looks worse is repeated to confirm it")
+		durationVar(fs, &h.MinDwell, "health-min-dwell", "how long the tablet must look better before a better health is published")
+		durationVar(fs, &h.DegradedThreshold, "degraded_threshold", "replication lag above which a replica reports degraded (still serving)")
+		durationVar(fs, &h.UnhealthyThreshold, "unhealthy_threshold", "replication lag above which a replica reports unhealthy and stops serving")
+		fs.BoolVar(&h.HeartbeatEnable, "heartbeat_enable", h.HeartbeatEnable, "the primary writes _vt.heartbeat and replicas measure their lag from it (every tablet of a shard must agree)")
+		durationVar(fs, &h.HeartbeatInterval, "heartbeat_interval", "time between two heartbeat writes on the primary")
+		fs.IntVar(&h.SubscriberBuffer, "stream_health_buffer_size", h.SubscriberBuffer, "health updates a StreamHealth client may leave unread before it is dropped")
+	})
 	fs.group("Topology", func(fs *flag.FlagSet) { c.topo.AddFlags(fs) })
 	p := &c.pools
 	fs.group("Connection pools", func(fs *flag.FlagSet) {
@@ -127,6 +143,8 @@ func (c *config) logAttrs() []any {
 		"tablet_type", c.agent.InitTabletType, "db_name", c.agent.DBName(),
 		"port", c.agent.Port, "grpc_port", c.agent.GRPCPort,
 		"lameduck_period", c.agent.LameduckPeriod.String(), "shutdown_grace_period", c.agent.ShutdownGracePeriod.String(),
+		"health_check_interval", c.agent.Health.Interval.String(), "heartbeat_enable", c.agent.Health.HeartbeatEnable,
+		"heartbeat_interval", c.agent.Health.HeartbeatInterval.String(),
 		"topo_implementation", c.topo.Implementation, "topo_global_server_address", c.topo.GlobalServerAddress,
 		"topo_global_root", c.topo.GlobalRoot,
 		"pool_size", c.pools.PoolSize, "stream_pool_size", c.pools.StreamPoolSize, "transaction_cap", c.pools.TransactionCap,

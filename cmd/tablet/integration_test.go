@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -22,12 +23,14 @@ import (
 
 	"github.com/tabletd/tablet/proto/topodatapb"
 	"github.com/tabletd/tablet/testenv"
+	"github.com/tabletd/tablet/topo"
 )
 
 var (
 	buildOnce sync.Once
 	binPath   string
 	buildErr  error
+	raceBuild bool // set by race_test.go when the tests run with -race
 )
 
 // tabletBinary builds cmd/tablet once per test process.
@@ -40,7 +43,11 @@ func tabletBinary(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(dir, "tablet")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		args := []string{"build", "-o", binPath}
+		if raceBuild {
+			args = append(args, "-race")
+		}
+		out, err := exec.Command("go", append(args, ".")...).CombinedOutput()
 		if err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
 		}
@@ -93,8 +100,16 @@ func (w *world) topoFlags() []string {
 	return []string{"topo", "--topo_global_server_address=" + w.etcd.Address(), "--topo_global_root=/vitess/global"}
 }
 
-// args returns the tablet's flags for alias in keyspace/shard, plus extra.
+// args returns the tablet's flags for alias in keyspace/shard on the
+// world's mysqld, plus extra.
 func (w *world) args(t *testing.T, alias, keyspace, shard string, extra ...string) []string {
+	return w.argsOn(t, w.mysql, alias, keyspace, shard, extra...)
+}
+
+// argsOn returns the tablet's flags for alias in keyspace/shard on mysqld
+// m, plus extra (a flag given again in extra wins). Health checks, role
+// checks and replica reconnects are quick, so tests wait little.
+func (w *world) argsOn(t *testing.T, m *testenv.MySQL, alias, keyspace, shard string, extra ...string) []string {
 	port, err := testenv.FreePort()
 	if err != nil {
 		t.Fatal(err)
@@ -102,10 +117,41 @@ func (w *world) args(t *testing.T, alias, keyspace, shard string, extra ...strin
 	return append([]string{
 		"--tablet-path=" + alias, "--init_keyspace=" + keyspace, "--init_shard=" + shard,
 		fmt.Sprintf("--port=%d", port), "--grpc_port=0",
-		"--db_socket=" + w.mysql.Socket(), "--db-credentials-file=" + w.creds,
+		"--db_socket=" + m.Socket(), "--db-credentials-file=" + w.creds,
 		"--topo_global_server_address=" + w.etcd.Address(), "--topo_global_root=/vitess/global",
 		"--topo_etcd_lease_duration=2s",
+		"--health_check_interval=200ms", "--health-recheck-delay=100ms", "--health-min-dwell=0",
+		"--role-check-interval=1s", "--replication_connect_retry=1s",
 	}, extra...)
+}
+
+// reparent runs `tablet topo TabletExternallyReparented alias`, as an
+// operator or Orchestrator would.
+func (w *world) reparent(t *testing.T, alias string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), append(w.topoFlags(), "TabletExternallyReparented", alias), &out, &errb); code != 0 {
+		t.Fatalf("TabletExternallyReparented %s: exit %d: %s", alias, code, errb.String())
+	}
+}
+
+// tablet reads a tablet record from etcd.
+func (w *world) tablet(t *testing.T, alias string) *topodatapb.Tablet {
+	t.Helper()
+	a, err := topo.ParseTabletAlias(alias)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := "/vitess/zone1/" + topo.TabletPath(topo.TabletAliasString(a))
+	raw, ok := w.snapshot(t)[key]
+	if !ok {
+		t.Fatalf("no record at %s", key)
+	}
+	tb := &topodatapb.Tablet{}
+	if err := proto.Unmarshal([]byte(raw), tb); err != nil {
+		t.Fatal(err)
+	}
+	return tb
 }
 
 // snapshot returns every key and value in etcd.
@@ -159,6 +205,11 @@ func startTablet(t *testing.T, args []string) *proc {
 		}
 	}
 	p.cmd.Stderr = p.stderr
+	if raceBuild {
+		// The race runtime sleeps a second before exiting by default, which
+		// would blur the shutdown timings the tests measure.
+		p.cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=50")
+	}
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -179,23 +230,50 @@ func startTablet(t *testing.T, args []string) *proc {
 // waitServing waits until the tablet answers /debug/health with "ok".
 func (p *proc) waitServing(t *testing.T) {
 	t.Helper()
+	p.waitFor(t, "serving (/debug/health ok)", func() bool {
+		code, body := p.get("/debug/health")
+		return code == http.StatusOK && strings.TrimSpace(body) == "ok"
+	})
+}
+
+// waitType waits until the tablet reports tablet type typ in /debug/vars
+// (TabletType is the type of the record it last wrote, which it writes
+// once mysqld holds the role).
+func (p *proc) waitType(t *testing.T, typ string) {
+	t.Helper()
+	p.waitFor(t, "tablet type "+typ, func() bool {
+		code, body := p.get("/debug/vars")
+		var vars struct{ TabletType string }
+		return code == http.StatusOK && json.Unmarshal([]byte(body), &vars) == nil && vars.TabletType == typ
+	})
+}
+
+// get fetches path from the tablet's HTTP port; code 0 when it does not
+// answer.
+func (p *proc) get(path string) (int, string) {
+	resp, err := http.Get("http://127.0.0.1:" + p.port + path)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+// waitFor polls cond until it holds, failing if the tablet exits or 30s
+// pass.
+func (p *proc) waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
 	deadline := time.NewTimer(30 * time.Second)
 	defer deadline.Stop()
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
-	for {
-		if resp, err := http.Get("http://127.0.0.1:" + p.port + "/debug/health"); err == nil {
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if strings.TrimSpace(string(body)) == "ok" {
-				return
-			}
-		}
+	for !cond() {
 		select {
 		case <-p.done:
-			t.Fatalf("tablet exited (%v) before serving:\n%s", p.err, p.stderr.String())
+			t.Fatalf("tablet exited (%v) before %s:\n%s", p.err, what, p.stderr.String())
 		case <-deadline.C:
-			t.Fatalf("tablet not serving after 30s:\n%s", p.stderr.String())
+			t.Fatalf("tablet not %s after 30s:\n%s", what, p.stderr.String())
 		case <-tick.C:
 		}
 	}
@@ -226,7 +304,7 @@ func TestBadStartsWriteNothing(t *testing.T) {
 	w := newWorld(t)
 	// A tablet that owns zone1-100 in commerce/0 already.
 	first := startTablet(t, w.args(t, "zone1-100", "commerce", "0"))
-	first.waitServing(t)
+	first.waitType(t, "REPLICA")
 	first.cmd.Process.Signal(syscall.SIGTERM)
 	if code := first.wait(t, 10*time.Second); code != 0 {
 		t.Fatalf("first tablet exit %d", code)
@@ -276,7 +354,7 @@ func TestStartCreatesRecordsAndRestartChangesOnlyWhatChanged(t *testing.T) {
 	w := newWorld(t)
 	args := w.args(t, "zone1-100", "commerce", "0", "--tablet_hostname=db1.example", "--init_tags=dc:east")
 	p := startTablet(t, args)
-	p.waitServing(t)
+	p.waitType(t, "REPLICA")
 
 	snap := w.snapshot(t)
 	for _, key := range []string{
@@ -306,7 +384,7 @@ func TestStartCreatesRecordsAndRestartChangesOnlyWhatChanged(t *testing.T) {
 		t.Fatalf("exit %d", code)
 	}
 	p2 := startTablet(t, args)
-	p2.waitServing(t)
+	p2.waitType(t, "REPLICA")
 	snap2 := w.snapshot(t)
 	sr := &topodatapb.ShardReplication{}
 	if err := proto.Unmarshal([]byte(snap2["/vitess/zone1/keyspaces/commerce/shards/0/ShardReplication"]), sr); err != nil {
@@ -339,7 +417,7 @@ func TestSecondOwnerRefusedUntilClaimExpires(t *testing.T) {
 	}
 	w := newWorld(t)
 	first := startTablet(t, w.args(t, "zone1-100", "commerce", "0"))
-	first.waitServing(t)
+	first.waitType(t, "REPLICA")
 
 	second := startTablet(t, w.args(t, "zone1-100", "commerce", "0"))
 	if code := second.wait(t, 30*time.Second); code != 1 {
@@ -356,7 +434,7 @@ func TestSecondOwnerRefusedUntilClaimExpires(t *testing.T) {
 	first.wait(t, 10*time.Second)
 	w.waitNoClaim(t, "zone1-0000000100", 10*time.Second)
 	third := startTablet(t, w.args(t, "zone1-100", "commerce", "0"))
-	third.waitServing(t)
+	third.waitType(t, "REPLICA")
 }
 
 // waitNoClaim waits until no process holds alias's claim in zone1.

@@ -29,6 +29,11 @@ func TestRunFlagErrors(t *testing.T) {
 		{name: "bad duration", args: append(valid, "--lameduck-period=soon"), code: 2, stderr: "lameduck-period"},
 		{name: "bad port", args: append(valid, "--db_port=0"), code: 2, stderr: "--db_port=0"},
 		{name: "stray argument", args: append(valid, "extra"), code: 2, stderr: `unexpected argument "extra"`},
+		{name: "health interval zero", args: append(valid, "--health_check_interval=0"), code: 2, stderr: "--health_check_interval must be positive"},
+		{name: "degraded under heartbeat", args: append(valid, "--heartbeat_interval=2", "--degraded_threshold=1s"), code: 2,
+			stderr: "--degraded_threshold=1s must be longer than --heartbeat_interval=2s"},
+		{name: "bad heartbeat flag", args: append(valid, "--heartbeat_enable=maybe"), code: 2, stderr: "heartbeat_enable"},
+		{name: "role check interval zero", args: append(valid, "--role-check-interval=0"), code: 2, stderr: "--role-check-interval=0s: must be positive"},
 		{name: "missing credentials file", args: append(valid, "--db-credentials-file=/nonexistent.json"), code: 2, stderr: "--db-credentials-file"},
 	}
 	for _, tt := range tests {
@@ -47,7 +52,8 @@ func TestRunHelpAndVersion(t *testing.T) {
 	if code := run(context.Background(), []string{"--help"}, &stdout, &stderr); code != 0 {
 		t.Fatalf("--help exit %d: %s", code, stderr.String())
 	}
-	for _, want := range []string{"Tablet:", "Database:", "--init_keyspace", "--db_socket", "--lameduck-period duration"} {
+	for _, want := range []string{"Tablet:", "Database:", "Health:", "Replication:", "--init_keyspace", "--db_socket", "--lameduck-period duration",
+		"--health_check_interval duration", "--heartbeat_enable", "--unhealthy_threshold duration", "(default 2h0m0s)", "--replication_connect_retry duration"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("--help output lacks %q", want)
 		}

@@ -1,7 +1,9 @@
 // Command sandbox runs a tablet on embedded defaults for trying it out:
 // a private mysqld, an embedded etcd and the tablet binary, with their
 // state kept in one directory so that a second run picks up where the
-// first stopped. It prints every address a user needs and stops
+// first stopped. The tablet starts as a replica and, its shard having no
+// primary, is made the primary, as an operator would with `tablet topo
+// TabletExternallyReparented`. It prints every address a user needs and stops
 // everything cleanly on Ctrl-C. `make run` builds and starts it.
 package main
 
@@ -89,6 +91,13 @@ func run(ctx context.Context, dir, tabletBin string, out io.Writer, logger *slog
 	if err := saveState(dir, st); err != nil {
 		return err
 	}
+	var role string
+	if tablet != nil {
+		if role, err = tablet.makePrimary(ctx, etcd.Address(), st.TabletHTTPPort, logger); err != nil {
+			tablet.stop(logger)
+			return err
+		}
+	}
 
 	fmt.Fprintf(out, "\nSandbox is up. Ctrl-C stops it; its state stays in %s.\n\n", dir)
 	fmt.Fprintf(out, "  MySQL (%s %s)\n", mysql.Flavor().Name(), mysql.Flavor().Version())
@@ -102,6 +111,7 @@ func run(ctx context.Context, dir, tabletBin string, out io.Writer, logger *slog
 		etcd.Address(), globalRoot)
 	if tablet != nil {
 		fmt.Fprintf(out, "  tablet        %s (log %s)\n", tablet.alias, tablet.logPath)
+		fmt.Fprintf(out, "    role        %s\n", role)
 		fmt.Fprintf(out, "    http        http://127.0.0.1:%d/debug/health\n", st.TabletHTTPPort)
 		fmt.Fprintf(out, "    grpc        127.0.0.1:%d\n", st.TabletGRPCPort)
 	} else {

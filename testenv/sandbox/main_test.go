@@ -79,6 +79,9 @@ func TestSandboxRestartReusesState(t *testing.T) {
 		if !strings.Contains(text, mysqlLine) || !strings.Contains(text, "etcd          http://127.0.0.1:") {
 			t.Errorf("run %d output lacks the addresses:\n%s", i, text)
 		}
+		if !strings.Contains(text, "role        primary of commerce/0, serving") {
+			t.Errorf("run %d: the tablet is not reported as the serving primary:\n%s", i, text)
+		}
 		if i == 0 {
 			firstMySQL = text[strings.Index(text, mysqlLine):][:30]
 		} else if !strings.Contains(text, firstMySQL) {

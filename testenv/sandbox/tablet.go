@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -60,11 +62,13 @@ func startTablet(ctx context.Context, bin, dir string, st *state, mysql *testenv
 	}
 	t.cmd = exec.Command(bin,
 		"--tablet-path="+t.alias,
-		"--init_keyspace=commerce", "--init_shard=0", "--init_tablet_type=replica",
+		"--init_keyspace="+keyspace, "--init_shard="+shard, "--init_tablet_type=replica",
 		"--port="+strconv.Itoa(st.TabletHTTPPort), "--grpc_port="+strconv.Itoa(st.TabletGRPCPort),
 		"--db_socket="+mysql.Socket(), "--db-credentials-file="+creds,
 		"--topo_implementation=etcd2", "--topo_global_server_address="+etcd.Address(),
 		"--topo_global_root="+globalRoot,
+		// The record's MySQL address is where replicas connect: loopback here.
+		"--tablet_hostname=127.0.0.1",
 	)
 	t.cmd.Stdout, t.cmd.Stderr = logFile, logFile
 	t.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
@@ -149,4 +153,95 @@ func ensureCell(ctx context.Context, etcdAddr string, logger *slog.Logger) error
 		return fmt.Errorf("create cell %s: %w", cell, err)
 	}
 	return nil
+}
+
+// The sandbox's shard.
+const (
+	keyspace = "commerce"
+	shard    = "0"
+)
+
+// makePrimary makes the sandbox tablet the primary of its shard when the
+// shard has none, as an operator would with `tablet topo
+// TabletExternallyReparented`, then waits until the tablet reports
+// PRIMARY in /debug/vars and answers "ok" on /debug/health. It returns
+// what to print: a shard whose primary is another tablet is left alone.
+func (t *tabletProc) makePrimary(ctx context.Context, etcdAddr string, httpPort int, logger *slog.Logger) (string, error) {
+	alias, err := topo.ParseTabletAlias(t.alias)
+	if err != nil {
+		return "", err
+	}
+	cfg := topo.DefaultConfig()
+	cfg.GlobalServerAddress, cfg.GlobalRoot = etcdAddr, globalRoot
+	ts, err := topofactory.Open(ctx, cfg, logger)
+	if err != nil {
+		return "", err
+	}
+	defer ts.Close()
+	si, err := ts.GetShard(ctx, keyspace, shard)
+	if err != nil {
+		return "", err
+	}
+	switch primary := si.Shard.GetPrimaryAlias(); {
+	case primary == nil:
+		if _, err := ts.SetShardPrimary(ctx, alias); err != nil {
+			return "", fmt.Errorf("make %s the primary of %s/%s: %w", t.alias, keyspace, shard, err)
+		}
+		logger.Info("made the tablet the primary of its shard", "alias", t.alias, "keyspace", keyspace, "shard", shard)
+	case !topo.TabletAliasEqual(primary, alias):
+		return fmt.Sprintf("replica; the primary of %s/%s is %s", keyspace, shard, topo.TabletAliasString(primary)), nil
+	}
+
+	base := fmt.Sprintf("http://127.0.0.1:%d", httpPort)
+	waitCtx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	err = t.poll(waitCtx, func() bool {
+		var vars struct{ TabletType string }
+		code, body := get(waitCtx, base+"/debug/vars")
+		return code == http.StatusOK && json.Unmarshal(body, &vars) == nil && vars.TabletType == "PRIMARY"
+	})
+	if err != nil {
+		return "", fmt.Errorf("the tablet did not become PRIMARY: %w; its log: %s", err, t.logPath)
+	}
+	healthCtx, cancelHealth := context.WithTimeout(ctx, 30*time.Second)
+	defer cancelHealth()
+	if err := t.poll(healthCtx, func() bool {
+		code, _ := get(healthCtx, base+"/debug/health")
+		return code == http.StatusOK
+	}); err != nil {
+		_, body := get(ctx, base+"/debug/health")
+		return fmt.Sprintf("primary of %s/%s, but not healthy yet: %s", keyspace, shard, strings.TrimSpace(string(body))), nil
+	}
+	return fmt.Sprintf("primary of %s/%s, serving", keyspace, shard), nil
+}
+
+// poll calls cond every 50ms until it holds, the tablet exits, or ctx ends.
+func (t *tabletProc) poll(ctx context.Context, cond func() bool) error {
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-t.exited:
+			return fmt.Errorf("the tablet exited (%v)", t.err)
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		case <-tick.C:
+		}
+	}
+	return nil
+}
+
+// get fetches url; code 0 when it does not answer.
+func get(ctx context.Context, url string) (int, []byte) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0, nil
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, nil
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, body
 }
