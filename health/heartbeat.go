@@ -83,7 +83,7 @@ func (w *HeartbeatWriter) Open() {
 		defer close(done)
 		w.run(ctx)
 	}()
-	w.logger.Info("heartbeat writer started", "interval", w.cfg.HeartbeatInterval)
+	w.logger.Info("heartbeat writer started", "interval", w.cfg.HeartbeatInterval.String())
 }
 
 // Close stops writing and waits for a write in progress to end. It is

@@ -243,8 +243,8 @@ func (e *Engine) Open() error {
 	}
 	e.opened = true
 	e.workers.Go(e.txs.runKiller)
-	e.logger.Info("query engine open", "query_timeout", e.cfg.QueryTimeout,
-		"transaction_timeout", e.cfg.TransactionTimeout, "max_result_rows", e.cfg.MaxResultRows,
+	e.logger.Info("query engine open", "query_timeout", e.cfg.QueryTimeout.String(),
+		"transaction_timeout", e.cfg.TransactionTimeout.String(), "max_result_rows", e.cfg.MaxResultRows,
 		"consolidator", e.cfg.Consolidator)
 	return nil
 }
