@@ -10,13 +10,22 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
+
+	"google.golang.org/grpc"
+	grpchealth "google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
 
 	"github.com/tabletd/tablet/debugvars"
 	"github.com/tabletd/tablet/health"
 	"github.com/tabletd/tablet/mysqld"
+	"github.com/tabletd/tablet/proto/tabletctlpb"
+	"github.com/tabletd/tablet/proto/tabletmanagerservicepb"
 	"github.com/tabletd/tablet/proto/topodatapb"
+	"github.com/tabletd/tablet/queryserver/grpcserver"
 	"github.com/tabletd/tablet/topo"
 )
 
@@ -45,31 +54,41 @@ const (
 
 // Agent runs one tablet. Build it with New, then call Run once.
 type Agent struct {
-	cfg    Config
-	db     mysqld.Config
-	ts     *topo.Server
-	vars   *debugvars.Registry
-	logger *slog.Logger
-	qs     QueryService
+	cfg      Config
+	db       mysqld.Config
+	ts       *topo.Server
+	vars     *debugvars.Registry
+	logger   *slog.Logger
+	qs       QueryService // set by WithQueryService, else built by Run
+	backuper Backuper     // set by WithBackuper; nil: backups not configured
 
-	ready    chan struct{} // closed when the tablet is published and serving HTTP
+	ready    chan struct{} // closed when the tablet is published and serving HTTP and gRPC
 	done     chan struct{} // closed when Run returns
 	httpAddr atomic.Pointer[net.TCPAddr]
+	grpcAddr atomic.Pointer[net.TCPAddr]
 	record   atomic.Pointer[topodatapb.Tablet] // the tablet record as last written
 
-	// Built by Run before the role manager starts; used by the role
-	// manager's goroutine (through the roleObserver methods) and by
-	// shutdown. Both are safe for concurrent use.
+	recordMu      sync.Mutex    // guards recordChanged
+	recordChanged chan struct{} // closed and replaced each time the record is written
+
+	// Built by Run before the role manager starts and the gRPC port
+	// serves; used by the role manager's goroutine (through the
+	// roleObserver methods), the gRPC handlers and shutdown. All are safe
+	// for concurrent use.
 	checker   *health.Checker
 	heartbeat *health.HeartbeatWriter
+	dba       *sql.DB
+	admin     *adminMySQL
+	roles     *roleManager
+	serving   *serving
 }
 
 // New builds an Agent without side effects. ts is the topology service,
 // which the caller opens and closes. The agent publishes its variables in
 // vars and serves them as /debug/vars and /metrics.
 func New(cfg Config, db mysqld.Config, ts *topo.Server, vars *debugvars.Registry, logger *slog.Logger, opts ...Option) *Agent {
-	a := &Agent{cfg: cfg, db: db, ts: ts, vars: vars, logger: logger, qs: noQueries{},
-		ready: make(chan struct{}), done: make(chan struct{})}
+	a := &Agent{cfg: cfg, db: db, ts: ts, vars: vars, logger: logger,
+		ready: make(chan struct{}), done: make(chan struct{}), recordChanged: make(chan struct{})}
 	for _, o := range opts {
 		o(a)
 	}
@@ -91,8 +110,12 @@ func (a *Agent) publish() {
 }
 
 // Ready is closed once the tablet's record is published and its listeners
-// accept connections. Whether the tablet serves is health's to say.
+// (HTTP and gRPC) accept connections. Whether the tablet serves is
+// health's to say.
 func (a *Agent) Ready() <-chan struct{} { return a.ready }
+
+// GRPCAddr is the bound gRPC address; nil until the listener is up.
+func (a *Agent) GRPCAddr() *net.TCPAddr { return a.grpcAddr.Load() }
 
 // Done is closed when Run has returned.
 func (a *Agent) Done() <-chan struct{} { return a.done }
@@ -105,13 +128,16 @@ func (a *Agent) HTTPAddr() *net.TCPAddr { return a.httpAddr.Load() }
 func (a *Agent) Record() *topodatapb.Tablet { return a.record.Load() }
 
 // Run starts the tablet and serves until ctx ends, then goes lameduck and
-// shuts down (see shutdown). Startup, in order: listen (so the record can
-// hold the real ports), check the topology (cell exists, the alias is not
-// recorded in another shard), take the alias's claim, publish the record,
-// serve HTTP, start the role manager. A refusal wraps ErrInit and writes
-// nothing. The tablet serves (health says so) once mysqld answers and the
-// role the shard record gives is applied; until then /debug/health says
-// why not. Run returns nil after a clean shutdown.
+// shuts down (see shutdown). Startup, in order: listen on the HTTP and
+// gRPC ports (so the record can hold the real ports) and load the gRPC
+// certificates, check the topology (cell exists, the alias is not recorded
+// in another shard), take the alias's claim, publish the record, open the
+// query service (pools, engine, schema tracker; NOT_SERVING), serve gRPC
+// and HTTP, start the role manager. A refusal wraps ErrInit and writes
+// nothing. The tablet serves (health says so, and the query service
+// accepts queries) once mysqld answers and the role the shard record
+// gives is applied; until then /debug/health says why not. Run returns
+// nil after a clean shutdown.
 func (a *Agent) Run(ctx context.Context) error {
 	defer close(a.done)
 	if err := a.cfg.Validate(); err != nil {
@@ -150,6 +176,17 @@ func (a *Agent) Run(ctx context.Context) error {
 	defer ln.Close()
 	httpAddr := ln.Addr().(*net.TCPAddr)
 	a.httpAddr.Store(httpAddr)
+	grpcLn, err := net.Listen("tcp", net.JoinHostPort(a.cfg.BindAddress, strconv.Itoa(a.cfg.GRPCPort)))
+	if err != nil {
+		return fmt.Errorf("listen on --grpc_port=%d: %w", a.cfg.GRPCPort, err)
+	}
+	defer grpcLn.Close()
+	grpcAddr := grpcLn.Addr().(*net.TCPAddr)
+	a.grpcAddr.Store(grpcAddr)
+	grpcOpts, err := a.cfg.GRPC.ServerOptions(a.logger)
+	if err != nil {
+		return err
+	}
 
 	if err := a.checkTopo(ctx, alias); err != nil {
 		return err
@@ -171,7 +208,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	}()
 	a.logger.Info("claimed tablet alias", "alias", aliasStr, "owner", owner)
 
-	want, err := a.tabletRecord(alias, hostname, httpAddr.Port, a.cfg.GRPCPort, a.mysqlPort(ctx, dba))
+	want, err := a.tabletRecord(alias, hostname, httpAddr.Port, grpcAddr.Port, a.mysqlPort(ctx, dba))
 	if err != nil {
 		return err
 	}
@@ -185,7 +222,9 @@ func (a *Agent) Run(ctx context.Context) error {
 
 	a.checker = health.New(a.cfg.Health, health.NewProber(a.cfg.Health, dba), a.vars, a.logger)
 	a.heartbeat = health.NewHeartbeatWriter(a.cfg.Health, dba, a.vars, a.logger)
-	roles := newRoleManager(roleConfig{
+	a.dba = dba
+	a.admin = &adminMySQL{db: admin, dbName: a.cfg.DBName(), drain: promoteDrain}
+	a.roles = newRoleManager(roleConfig{
 		alias:          alias,
 		keyspace:       a.cfg.InitKeyspace,
 		shard:          a.cfg.InitShard,
@@ -196,7 +235,25 @@ func (a *Agent) Run(ctx context.Context) error {
 		retryMin:       roleRetryMin,
 		retryMax:       roleRetryMax,
 		attemptTimeout: roleAttemptTimeout,
-	}, a.ts, a.ts.GlobalConn().Watch, &adminMySQL{db: admin, dbName: a.cfg.DBName(), drain: promoteDrain}, a, a.vars, a.logger)
+	}, a.ts, a.ts.GlobalConn().Watch, a.admin, a, a.vars, a.logger)
+
+	// The query service, NOT_SERVING until the role is applied and health
+	// allows; then gRPC.
+	var local *localQueries
+	if a.qs == nil {
+		if local, err = newLocalQueries(a.cfg, a.db, initType, a.vars, a.logger); err != nil {
+			return err
+		}
+		a.qs = local
+	}
+	a.serving = newServing(a.qs, initType, a.logger)
+	gs := a.newGRPCServer(grpcOpts, rec, local)
+	grpcServed := make(chan error, 1) // Serve's result; it returns once shutdown stops gs
+	go func() { grpcServed <- gs.Serve(grpcLn) }()
+	a.logger.Info("serving grpc", "addr", grpcAddr.String(), "tls", a.cfg.GRPC.TLS(), "client_certs", a.cfg.GRPC.CAFile != "")
+	servingCtx, stopServing := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopServing()
+	servingDone := goDone(func() { a.serving.followHealth(servingCtx, a.checker) })
 
 	mux := http.NewServeMux()
 	mux.Handle("/debug/vars", a.vars.VarsHandler())
@@ -214,7 +271,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	rolesDone := make(chan struct{})
 	go func() {
 		defer close(rolesDone)
-		roles.run(roleCtx)
+		a.roles.run(roleCtx)
 	}()
 	close(a.ready)
 
@@ -225,6 +282,10 @@ func (a *Agent) Run(ctx context.Context) error {
 		runErr = fmt.Errorf("http server: %w", err)
 		served <- err // for shutdown, which waits for Serve to return
 		lameduck = false
+	case err := <-grpcServed:
+		runErr = fmt.Errorf("grpc server: %w", err)
+		grpcServed <- err
+		lameduck = false
 	case <-cl.lost.Done():
 		// Serving goes on: losing the claim (an etcd outage longer than the
 		// lease) is no reason to fail queries. The next start re-claims.
@@ -234,43 +295,76 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	claimHeld = false
 	a.shutdown(running{
-		alias: alias, lameduck: lameduck, srv: srv, served: served,
-		stopRoles: stopRoles, rolesDone: rolesDone, claim: cl, dbs: []*sql.DB{dba, admin},
+		alias: alias, lameduck: lameduck, srv: srv, served: served, grpc: gs, grpcServed: grpcServed,
+		stopRoles: stopRoles, rolesDone: rolesDone, stopServing: stopServing, servingDone: servingDone,
+		claim: cl, dbs: []*sql.DB{dba, admin},
 	})
 	return runErr
 }
 
+// newGRPCServer builds the gRPC port's server: the Query service over
+// local (when the agent runs its own), TabletManager, TabletControl,
+// grpc.health.v1 following the serving state, and reflection so that
+// standard tools can list the services.
+func (a *Agent) newGRPCServer(opts []grpc.ServerOption, rec *topodatapb.Tablet, local *localQueries) *grpc.Server {
+	gs := grpc.NewServer(opts...)
+	if local != nil {
+		feed := &healthFeed{
+			checker: a.checker, tracker: local.tracker, keyspace: rec.GetKeyspace(), shard: rec.GetShard(),
+			cell: rec.GetAlias().GetCell(), typ: func() topodatapb.TabletType { return a.record.Load().GetType() },
+		}
+		grpcserver.New(grpcserver.Deps{Engine: local.eng, Health: feed, Schema: local.tracker, Alias: rec.GetAlias(), Logger: a.logger}).Register(gs)
+	}
+	tabletmanagerservicepb.RegisterTabletManagerServer(gs, &managerServer{a: a})
+	tabletctlpb.RegisterTabletControlServer(gs, &controlServer{a: a})
+	hs := grpchealth.NewServer()
+	healthpb.RegisterHealthServer(gs, hs)
+	a.serving.attach(hs)
+	reflection.Register(gs)
+	return gs
+}
+
 // running is what shutdown takes down.
 type running struct {
-	alias     *topodatapb.TabletAlias
-	lameduck  bool // go lameduck first; false when HTTP failed and nobody can see it
-	srv       *http.Server
-	served    <-chan error
-	stopRoles context.CancelFunc
-	rolesDone <-chan struct{}
-	claim     *claim
-	dbs       []*sql.DB
+	alias       *topodatapb.TabletAlias
+	lameduck    bool // go lameduck first; false when a listener failed and nobody can see it
+	srv         *http.Server
+	served      <-chan error
+	grpc        *grpc.Server
+	grpcServed  <-chan error
+	stopRoles   context.CancelFunc
+	rolesDone   <-chan struct{}
+	stopServing context.CancelFunc
+	servingDone <-chan struct{}
+	claim       *claim
+	dbs         []*sql.DB
 }
 
 // shutdown takes the tablet down, in order:
 //
-//  1. Lameduck: health reports not serving at once (/debug/health and
-//     StreamHealth), while queries are still served for LameduckPeriod, so
-//     that gateways move their traffic away without errors.
-//  2. The query service refuses new queries, gives those in flight
-//     ShutdownGracePeriod to finish, and kills the rest.
+//  1. Lameduck: health reports not serving at once (/debug/health,
+//     StreamHealth and grpc.health.v1), while queries are still served
+//     for LameduckPeriod, so that gateways move their traffic away
+//     without errors.
+//  2. The query service refuses new queries (with vttablet's SHUTTING_DOWN
+//     answer, which gateways buffer on), gives those in flight
+//     ShutdownGracePeriod to finish, and kills the rest; then the schema
+//     tracker stops and the MySQL pools close.
 //  3. The role manager stops. mysqld keeps its role: a primary stays
 //     writable, as its shard record says, for the next start.
-//  4. Heartbeats and health checks stop.
+//  4. Heartbeats and health checks stop; StreamHealth streams end
+//     (UNAVAILABLE).
 //  5. At the same time: the record's ports are cleared, so nothing routes
 //     to a tablet that is gone, then the claim is released; the HTTP
-//     server closes; the mysqld connections close.
+//     server closes; the gRPC server stops (gracefully for half the
+//     budget, then at once); the mysqld connections close.
 //
 // Steps 3 to 5 share cleanupTimeout and wait no longer on a hung mysqld or
 // topology, so shutdown takes at most LameduckPeriod +
 // ShutdownGracePeriod + cleanupTimeout.
 func (a *Agent) shutdown(r running) {
 	if r.lameduck {
+		a.serving.lameduck()
 		a.checker.SetLameduck(true)
 		a.qs.StartLameduck()
 		a.logger.Info("entering lameduck: reporting not serving, still serving queries", "period", a.cfg.LameduckPeriod.String())
@@ -293,6 +387,9 @@ func (a *Agent) shutdown(r running) {
 	if !waitUntil(ctx, r.rolesDone) {
 		a.logger.Warn("the role manager did not stop in time; leaving it behind")
 	}
+	r.stopServing()
+	<-r.servingDone // it waits on nothing but its context
+	a.serving.shutdown()
 	a.heartbeat.Close()
 	a.checker.Close()
 
@@ -308,6 +405,16 @@ func (a *Agent) shutdown(r running) {
 		}
 		<-r.served
 	})
+	grpcDone := goDone(func() {
+		gctx, cancel := context.WithTimeout(ctx, cleanupTimeout/2)
+		defer cancel()
+		stopped := goDone(r.grpc.GracefulStop)
+		if !waitUntil(gctx, stopped) {
+			r.grpc.Stop()
+			<-stopped
+		}
+		<-r.grpcServed
+	})
 	dbDone := goDone(func() {
 		for _, db := range r.dbs {
 			db.Close()
@@ -319,6 +426,9 @@ func (a *Agent) shutdown(r running) {
 	}
 	if !waitUntil(ctx, httpDone) {
 		a.logger.Warn("the HTTP server did not close in time; leaving it behind")
+	}
+	if !waitUntil(ctx, grpcDone) {
+		a.logger.Warn("the gRPC server did not stop in time; leaving it behind")
 	}
 	if !waitUntil(ctx, dbDone) {
 		a.logger.Warn("mysqld connections did not close in time; leaving them behind")
@@ -373,13 +483,8 @@ func (a *Agent) roleChanged(ctx context.Context, typ topodatapb.TabletType, term
 	if primary {
 		a.heartbeat.Open()
 	}
-	if err := a.qs.SetServing(ctx, typ); err != nil {
-		a.logger.Error("query service did not take the new tablet type", "type", typ.String(), "err", err)
-	}
+	a.serving.setType(ctx, typ)
 }
-
-// recordWritten implements roleObserver.
-func (a *Agent) recordWritten(t *topodatapb.Tablet) { a.record.Store(t) }
 
 // clearPorts empties the record's port map on shutdown, so that nothing
 // routes to a tablet that is gone. Failure is logged: the process is

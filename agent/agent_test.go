@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -25,10 +26,10 @@ type fakeQueries struct {
 	shutdownGrace time.Duration // the deadline Shutdown was given, from its call
 }
 
-func (q *fakeQueries) SetServing(_ context.Context, typ topodatapb.TabletType) error {
+func (q *fakeQueries) SetServing(_ context.Context, typ topodatapb.TabletType, serving bool) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	q.calls = append(q.calls, "serve "+typ.String())
+	q.calls = append(q.calls, fmt.Sprintf("serve %s %t", typ, serving))
 	return nil
 }
 
@@ -82,8 +83,9 @@ func TestRunWithMySQLDown(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("not Ready after 10s")
 	}
-	if rec := a.Record(); rec.GetType() != topodatapb.TabletType_REPLICA || rec.GetPortMap()["vt"] != int32(a.HTTPAddr().Port) {
-		t.Errorf("record = %v, want a REPLICA with the HTTP port %d", rec, a.HTTPAddr().Port)
+	if rec := a.Record(); rec.GetType() != topodatapb.TabletType_REPLICA || rec.GetPortMap()["vt"] != int32(a.HTTPAddr().Port) ||
+		rec.GetPortMap()["grpc"] != int32(a.GRPCAddr().Port) {
+		t.Errorf("record = %v, want a REPLICA with the HTTP port %d and the gRPC port %d", rec, a.HTTPAddr().Port, a.GRPCAddr().Port)
 	}
 	resp, err := http.Get("http://" + a.HTTPAddr().String() + "/debug/health")
 	if err != nil {

@@ -1,11 +1,16 @@
 package agent
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/tabletd/tablet/health"
+	"github.com/tabletd/tablet/pools"
+	"github.com/tabletd/tablet/queryserver"
+	"github.com/tabletd/tablet/queryserver/grpcserver"
+	"github.com/tabletd/tablet/queryserver/schema"
 	"github.com/tabletd/tablet/topo"
 )
 
@@ -55,6 +60,16 @@ type Config struct {
 	RoleCheckInterval time.Duration
 	// Health times the health checks and the replication heartbeat.
 	Health health.Config
+	// Pools sizes the MySQL connection pools of the query service.
+	Pools pools.Config
+	// Query tunes the query engine.
+	Query queryserver.Config
+	// Schema tunes the tracking of the served database's schema, for
+	// GetSchema and StreamHealth.
+	Schema schema.Config
+	// GRPC is the gRPC port's settings (TLS, keepalives, message size),
+	// shared by the Query, TabletManager and TabletControl services.
+	GRPC grpcserver.Config
 }
 
 // DefaultConfig returns vttablet's defaults where it has them.
@@ -70,6 +85,10 @@ func DefaultConfig() Config {
 		ReplicationConnectRetry: 10 * time.Second, // vttablet's default
 		RoleCheckInterval:       10 * time.Second,
 		Health:                  health.DefaultConfig(),
+		Pools:                   pools.DefaultConfig(),
+		Query:                   queryserver.DefaultConfig(),
+		Schema:                  schema.DefaultConfig(),
+		GRPC:                    grpcserver.DefaultConfig(),
 	}
 }
 
@@ -120,7 +139,7 @@ func (c Config) Validate() error {
 	if c.RoleCheckInterval <= 0 {
 		return fmt.Errorf("--role-check-interval=%s: must be positive", c.RoleCheckInterval)
 	}
-	return c.Health.Validate()
+	return errors.Join(c.Health.Validate(), c.Pools.Validate(), c.Query.Validate(), c.Schema.Validate(), c.GRPC.Validate())
 }
 
 // DBName is the database the tablet serves: the override, or

@@ -36,6 +36,10 @@ func TestConfigValidate(t *testing.T) {
 		{name: "negative connect retry", mutate: func(c *Config) { c.ReplicationConnectRetry = -1 }, errHas: "--replication_connect_retry"},
 		{name: "server default connect retry", mutate: func(c *Config) { c.ReplicationConnectRetry = 0 }},
 		{name: "bad health", mutate: func(c *Config) { c.Health.Interval = 0 }, errHas: "--health_check_interval"},
+		{name: "bad pools", mutate: func(c *Config) { c.Pools.PoolSize = -1 }, errHas: "--queryserver-config-pool-size"},
+		{name: "bad query config", mutate: func(c *Config) { c.Query.MaxResultRows = 0 }, errHas: "--queryserver-config-max-result-size"},
+		{name: "bad schema reload", mutate: func(c *Config) { c.Schema.ReloadInterval = -1 }, errHas: "--queryserver-config-schema-reload-time"},
+		{name: "grpc key without cert", mutate: func(c *Config) { c.GRPC.KeyFile = "k.pem" }, errHas: "--grpc_cert and --grpc_key"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

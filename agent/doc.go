@@ -28,22 +28,51 @@
 //
 // /debug/health is the health.Checker: NOT_SERVING until mysqld answers
 // and the role is applied, then whatever the checks find. The heartbeat
-// writer runs while the tablet is the primary. The query service, given
-// with WithQueryService, learns each tablet type through SetServing.
+// writer runs while the tablet is the primary.
+//
+// The agent builds the query service from Config: the MySQL pools (app
+// users on the served database, which the primary creates if it is
+// missing), the query engine and the schema tracker (queryserver and
+// queryserver/schema). The engine serves the tablet type the role manager
+// applied, and accepts new queries exactly while health says the tablet
+// serves; grpc.health.v1 says the same. WithQueryService replaces all of
+// this with another QueryService, for tests of the agent's life.
+//
+// # The gRPC port
+//
+// --grpc_port (on --bind-address; the record holds the port actually
+// bound) serves, with the TLS, keepalive and message size settings of
+// Config.GRPC:
+//
+//   - queryservice.Query (package queryserver/grpcserver): queries,
+//     streams, transactions, reserved connections, GetSchema, and
+//     StreamHealth, which streams health's status with the tablet's
+//     alias and target and the tables and views the schema tracker found
+//     changed;
+//   - tabletmanagerservice.TabletManager: Ping, FullStatus, ChangeType
+//     (which the role manager keeps, never to or from PRIMARY),
+//     SetReadOnly and SetReadWrite (a read-only primary stays read-only
+//     until SetReadWrite or a new term), Backup and RestoreFromBackup
+//     (through a Backuper given with WithBackuper; without one,
+//     FAILED_PRECONDITION);
+//   - tabletctl.TabletControl: ListBackups and TabletExternallyReparented
+//     (this tablet becomes its shard's primary, with a new term);
+//   - grpc.health.v1, following the serving state, and server reflection.
 //
 // # Shutdown
 //
-// When Run's context ends: health reports not serving at once while
-// queries are still served for --lameduck-period, so gateways move away
-// without errors; then the query service refuses new queries and gives
-// those in flight --shutdown_grace_period; then the role manager and
-// health stop, the record's ports are cleared and the claim released.
-// Nothing after the grace period waits more than half a second on a hung
-// mysqld or topology.
+// When Run's context ends: health (and StreamHealth, and grpc.health.v1)
+// reports not serving at once while queries are still served for
+// --lameduck-period, so gateways move away without errors; then the query
+// service refuses new queries (with vttablet's SHUTTING_DOWN answer, which
+// gateways buffer on) and gives those in flight --shutdown_grace_period;
+// then the role manager and health stop, the record's ports are cleared,
+// the claim released and the gRPC server stopped. Nothing after the grace
+// period waits more than half a second on a hung mysqld or topology.
 //
 // Usage:
 //
-//	a := agent.New(cfg, dbcfg, ts, vars, logger, agent.WithQueryService(qs))
+//	a := agent.New(cfg, dbcfg, ts, vars, logger, agent.WithBackuper(b))
 //	go func() { errc <- a.Run(ctx) }() // returns after ctx ends and shutdown completes
-//	<-a.Ready()                         // record published, HTTP listening
+//	<-a.Ready()                         // record published, HTTP and gRPC listening
 package agent

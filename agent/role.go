@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -31,7 +32,8 @@ import (
 type roleConfig struct {
 	alias           *topodatapb.TabletAlias
 	keyspace, shard string
-	// initType is the tablet's type while it is not the primary.
+	// initType is the tablet's type while it is not the primary, until
+	// ChangeType sets another.
 	initType topodatapb.TabletType
 	// repl is the user a replica connects to its primary as.
 	repl mysqld.Credentials
@@ -86,8 +88,13 @@ type appliedRole struct {
 // roleManager keeps the tablet in the role its shard record gives it.
 // Build it with newRoleManager; run is its loop.
 type roleManager struct {
-	cfg    roleConfig
-	ts     *topo.Server
+	cfg roleConfig
+	ts  *topo.Server
+	// nonPrimary is the tablet type while the tablet is not the primary:
+	// cfg.initType until ChangeType sets another (setNonPrimaryType).
+	nonPrimary atomic.Int32
+	// kick (one slot) asks the loop to apply the role again at once.
+	kick   chan struct{}
 	watch  watchFunc
 	mysql  mysqlRole
 	obs    roleObserver
@@ -106,8 +113,8 @@ type roleManager struct {
 // registering its variables in vars. watch is the global cell's
 // Conn.Watch.
 func newRoleManager(cfg roleConfig, ts *topo.Server, watch watchFunc, mysql mysqlRole, obs roleObserver, vars *debugvars.Registry, logger *slog.Logger) *roleManager {
-	return &roleManager{
-		cfg: cfg, ts: ts, watch: watch, mysql: mysql, obs: obs, logger: logger,
+	m := &roleManager{
+		cfg: cfg, ts: ts, watch: watch, mysql: mysql, obs: obs, logger: logger, kick: make(chan struct{}, 1),
 		changes: vars.NewCounter("TabletRoleChanges", "tablet_role_changes_total",
 			"Changes of the tablet's role (tablet type or primary term) applied to mysqld."),
 		applyErrors: vars.NewCounter("TabletRoleApplyErrors", "tablet_role_apply_errors_total",
@@ -115,6 +122,23 @@ func newRoleManager(cfg roleConfig, ts *topo.Server, watch watchFunc, mysql mysq
 		watchErrors: vars.NewCounter("TabletShardWatchErrors", "tablet_shard_watch_errors_total",
 			"Failures of the watch on the shard record, each followed by a retry."),
 		feed: newShardFeed(),
+	}
+	m.nonPrimary.Store(int32(cfg.initType))
+	return m
+}
+
+// nonPrimaryType is the tablet type while the tablet is not the primary.
+func (m *roleManager) nonPrimaryType() topodatapb.TabletType {
+	return topodatapb.TabletType(m.nonPrimary.Load())
+}
+
+// setNonPrimaryType makes typ the tablet's type while it is not the
+// primary and has the loop apply it at once. typ must not be PRIMARY.
+func (m *roleManager) setNonPrimaryType(typ topodatapb.TabletType) {
+	m.nonPrimary.Store(int32(typ))
+	select {
+	case m.kick <- struct{}{}:
+	default:
 	}
 }
 
@@ -152,6 +176,8 @@ func (m *roleManager) run(ctx context.Context) {
 			}
 			shard = sh
 		case <-timer.C:
+		case <-m.kick:
+			failures = 0
 		}
 		if shard == nil {
 			continue
@@ -191,10 +217,6 @@ func (m *roleManager) run(ctx context.Context) {
 // record to the role sh gives, in that order, changing only what differs.
 func (m *roleManager) apply(ctx context.Context, sh *topodatapb.Shard) error {
 	if topo.TabletAliasEqual(sh.GetPrimaryAlias(), m.cfg.alias) {
-		actions, err := m.mysql.MakePrimary(ctx)
-		if err != nil {
-			return fmt.Errorf("make mysqld a writable primary: %w", err)
-		}
 		var term *vttimepb.Time
 		switch {
 		case sh.GetPrimaryTermStartTime() != nil:
@@ -205,6 +227,11 @@ func (m *roleManager) apply(ctx context.Context, sh *topodatapb.Shard) error {
 			// A shard record written by a tool that sets no term: the term
 			// starts now, as far as this tablet can tell.
 			term = timeProto(time.Now())
+		}
+		newTerm := m.current == nil || m.current.typ != topodatapb.TabletType_PRIMARY || !proto.Equal(m.current.term, term)
+		actions, err := m.mysql.MakePrimary(ctx, newTerm)
+		if err != nil {
+			return fmt.Errorf("make mysqld a writable primary: %w", err)
 		}
 		role := appliedRole{typ: topodatapb.TabletType_PRIMARY, term: term, primary: m.cfg.alias}
 		m.settle(ctx, role, actions)
@@ -231,7 +258,7 @@ func (m *roleManager) apply(ctx context.Context, sh *topodatapb.Shard) error {
 	if err != nil {
 		return errors.Join(fmt.Errorf("make mysqld a read-only replica: %w", err), srcErr)
 	}
-	role := appliedRole{typ: m.cfg.initType, primary: sh.GetPrimaryAlias()}
+	role := appliedRole{typ: m.nonPrimaryType(), primary: sh.GetPrimaryAlias()}
 	if srcErr != nil {
 		// Still replicating from the previous primary, if any.
 		role.primary = nil

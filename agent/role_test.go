@@ -79,7 +79,7 @@ func (f *fakeMySQL) call(ctx context.Context, what string, hang bool) error {
 	return nil
 }
 
-func (f *fakeMySQL) MakePrimary(ctx context.Context) ([]string, error) {
+func (f *fakeMySQL) MakePrimary(ctx context.Context, _ bool) ([]string, error) {
 	return []string{"turned read_only off"}, f.call(ctx, "primary", false)
 }
 
@@ -264,8 +264,19 @@ func TestRoleSurvivesWatchFailures(t *testing.T) {
 	close(fw.broken) // the current watch ends with an error
 	w.reparent(t, w.me)
 	w.ev.expect(t, "primary", "changed PRIMARY", "record PRIMARY")
-	if got := varInt(t, w.vars, "TabletShardWatchErrors"); got < 3 {
-		t.Errorf("TabletShardWatchErrors = %d, want at least 3 (two failed starts, one broken watch)", got)
+	// The broken watch may deliver the change before it reports its end:
+	// wait for the count.
+	deadline := time.NewTimer(10 * time.Second)
+	defer deadline.Stop()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for varInt(t, w.vars, "TabletShardWatchErrors") < 3 {
+		select {
+		case <-deadline.C:
+			t.Fatalf("TabletShardWatchErrors = %d after 10s, want at least 3 (two failed starts, one broken watch)",
+				varInt(t, w.vars, "TabletShardWatchErrors"))
+		case <-tick.C:
+		}
 	}
 }
 
@@ -390,4 +401,26 @@ func varInt(t *testing.T, vars *debugvars.Registry, name string) int64 {
 		t.Fatalf("variable %s = %s: %v", name, raw, err)
 	}
 	return n
+}
+
+// TestRoleChangeType: a new non-primary type (ChangeType) is applied at
+// once and kept; while the tablet is the primary it waits for the
+// demotion.
+func TestRoleChangeType(t *testing.T) {
+	w := newRoleWorld(t)
+	w.reparent(t, w.other)
+	m := w.start(t, w.config(topodatapb.TabletType_REPLICA), nil)
+	w.ev.expect(t, "replica 10.0.0.2:3306 vt_repl", "changed REPLICA", "record REPLICA")
+
+	m.setNonPrimaryType(topodatapb.TabletType_RDONLY)
+	w.ev.expect(t, "changed RDONLY", "metadata zone1-0000000100 ks.0 zone1 must_not", "record RDONLY")
+
+	w.reparent(t, w.me)
+	w.ev.expect(t, "primary", "changed PRIMARY", "record PRIMARY")
+	m.setNonPrimaryType(topodatapb.TabletType_SPARE)
+	w.reparent(t, w.other)
+	w.ev.expect(t, "leaving", "changed SPARE", "record SPARE")
+	if rec := w.record(t); rec.GetType() != topodatapb.TabletType_SPARE {
+		t.Errorf("record after demotion = %v, want SPARE", rec.GetType())
+	}
 }

@@ -3,10 +3,11 @@ package main
 import (
 	"flag"
 	"fmt"
+	"strconv"
 
 	"github.com/tabletd/tablet/agent"
 	"github.com/tabletd/tablet/mysqld"
-	"github.com/tabletd/tablet/pools"
+	"github.com/tabletd/tablet/queryserver"
 	"github.com/tabletd/tablet/topo"
 )
 
@@ -15,8 +16,18 @@ type config struct {
 	agent     agent.Config
 	db        mysqld.Config
 	topo      topo.Config
-	pools     pools.Config
 	roleFlags []roleFlag
+	// consolidator holds vttablet's boolean consolidator flags until
+	// validate maps them onto agent.Query.Consolidator.
+	consolidator consolidatorFlags
+}
+
+// consolidatorFlags are --enable_consolidator and
+// --enable_consolidator_replicas, and whether they or --consolidator were
+// given.
+type consolidatorFlags struct {
+	enable, replicas bool
+	boolSet, modeSet bool
 }
 
 func defaultConfig() *config {
@@ -24,7 +35,6 @@ func defaultConfig() *config {
 		agent: agent.DefaultConfig(),
 		db:    mysqld.DefaultConfig(),
 		topo:  topo.DefaultConfig(),
-		pools: pools.DefaultConfig(),
 	}
 }
 
@@ -62,7 +72,7 @@ func (c *config) bind(fs *flagSet) {
 		fs.IntVar(&h.SubscriberBuffer, "stream_health_buffer_size", h.SubscriberBuffer, "health updates a StreamHealth client may leave unread before it is dropped")
 	})
 	fs.group("Topology", func(fs *flag.FlagSet) { c.topo.AddFlags(fs) })
-	p := &c.pools
+	p := &a.Pools
 	fs.group("Connection pools", func(fs *flag.FlagSet) {
 		fs.IntVar(&p.PoolSize, "queryserver-config-pool-size", p.PoolSize, "connections for queries outside transactions")
 		fs.IntVar(&p.StreamPoolSize, "queryserver-config-stream-pool-size", p.StreamPoolSize, "connections for streaming queries")
@@ -77,6 +87,57 @@ func (c *config) bind(fs *flagSet) {
 		durationVar(fs, &p.IdleTimeout, "queryserver-config-idle-timeout", "close pooled connections idle this long")
 		durationVar(fs, &p.MaxLifetime, "queryserver-config-pool-conn-max-lifetime", "close pooled connections this old; 0 keeps them")
 		durationVar(fs, &p.WatchdogInterval, "pool-watchdog-interval", "how often to look for waiters stalled beside idle connections; 0 disables")
+	})
+	q := &a.Query
+	cf := &c.consolidator
+	fs.group("Query server", func(fs *flag.FlagSet) {
+		durationVar(fs, &q.QueryTimeout, "queryserver-config-query-timeout", "longest a query may run, pool wait included, before it is killed; 0: only the caller's deadline")
+		durationVar(fs, &q.TransactionTimeout, "queryserver-config-transaction-timeout", "longest a transaction may stay open before it is rolled back and its connection closed; 0: no limit")
+		durationVar(fs, &q.TransactionKillerInterval, "queryserver-transaction-killer-interval", "how often to look for transactions past their timeout; 0: a tenth of the timeout, between 10ms and 1s")
+		durationVar(fs, &q.ReservedConnIdleTimeout, "queryserver-reserved-conn-idle-timeout", "close a reserved connection unused this long; 0: keep until Release")
+		fs.IntVar(&q.MaxResultRows, "queryserver-config-max-result-size", q.MaxResultRows, "most rows a non-streaming result may have")
+		fs.IntVar(&q.StreamBufferSize, "queryserver-config-stream-buffer-size", q.StreamBufferSize, "bytes of rows StreamExecute gathers per message")
+		fs.IntVar(&q.PlanCacheCapacity, "queryserver-config-query-cache-size", q.PlanCacheCapacity, "query plans kept in the plan cache")
+		fs.Func("consolidator", "when identical reads in flight share one execution: enable, disable or replicas-only (default replicas-only)", func(s string) error {
+			cf.modeSet = true
+			return q.Consolidator.Set(s)
+		})
+		fs.BoolFunc("enable_consolidator", "vttablet's spelling: consolidate identical reads on every tablet type (see --consolidator)", func(s string) error {
+			v, err := strconv.ParseBool(s)
+			cf.enable, cf.boolSet = v, true
+			return err
+		})
+		fs.BoolFunc("enable_consolidator_replicas", "vttablet's spelling: consolidate identical reads on replicas only (see --consolidator)", func(s string) error {
+			v, err := strconv.ParseBool(s)
+			cf.replicas, cf.boolSet = v, true
+			return err
+		})
+		fs.IntVar(&q.ConsolidatorMaxWaiters, "consolidator-query-waiter-cap", q.ConsolidatorMaxWaiters, "most callers that may wait on one in-flight read; 0: no cap")
+		fs.Int64Var(&q.ConsolidatorMaxResultBytes, "consolidator-max-result-bytes", q.ConsolidatorMaxResultBytes, "largest result shared with waiting callers, in bytes; 0: no cap")
+		durationVar(fs, &q.KillEscalationDelay, "queryserver-kill-escalation-delay", "after KILL QUERY, how long a query has to stop before its connection is killed")
+		fs.IntVar(&q.QueryLogSize, "queryserver-query-log-size", q.QueryLogSize, "recent queries kept for the query log")
+		fs.IntVar(&q.TxLogSize, "queryserver-transaction-log-size", q.TxLogSize, "ended transactions kept for the transaction log")
+		fs.IntVar(&q.EndedTransactionsRemembered, "queryserver-ended-transactions-remembered", q.EndedTransactionsRemembered, "ended transaction ids remembered to explain late requests")
+		fs.IntVar(&q.StatsLabelLimit, "queryserver-stats-label-limit", q.StatsLabelLimit, "distinct table and user names used as statistics labels; more count as \"other\"")
+		durationVar(fs, &a.Schema.ReloadInterval, "queryserver-config-schema-reload-time", "how often to look for tables and views changed outside the query service, reported by StreamHealth; 0: only after DDL through the query service")
+		durationVar(fs, &a.Schema.ReloadTimeout, "queryserver-schema-reload-timeout", "longest a schema reload, or one GetSchema query, may take")
+	})
+	g := &a.GRPC
+	fs.group("gRPC", func(fs *flag.FlagSet) {
+		fs.StringVar(&g.CertFile, "grpc_cert", g.CertFile, "server certificate (PEM); with --grpc_key, the gRPC port speaks TLS only")
+		fs.StringVar(&g.KeyFile, "grpc_key", g.KeyFile, "server private key (PEM)")
+		fs.StringVar(&g.CAFile, "grpc_ca", g.CAFile, "CA bundle (PEM) that signs client certificates; with it, clients without such a certificate are refused")
+		fs.IntVar(&g.MaxMessageSize, "grpc_max_message_size", g.MaxMessageSize, "largest gRPC message sent or received, in bytes")
+		for _, name := range []string{"grpc_keepalive_time", "grpc_server_keepalive_time"} {
+			durationVar(fs, &g.KeepaliveTime, name, "ping a client connection idle this long (--grpc_keepalive_time and --grpc_server_keepalive_time are one setting)")
+		}
+		for _, name := range []string{"grpc_keepalive_timeout", "grpc_server_keepalive_timeout"} {
+			durationVar(fs, &g.KeepaliveTimeout, name, "close a client connection that does not answer a ping within this (one setting under both names)")
+		}
+		durationVar(fs, &g.KeepaliveMinTime, "grpc_server_keepalive_enforcement_policy_min_time", "disconnect clients that ping more often than this")
+		fs.BoolVar(&g.KeepalivePermitWithoutStream, "grpc_server_keepalive_enforcement_policy_permit_without_stream", g.KeepalivePermitWithoutStream, "let clients ping while they have no call in flight")
+		durationVar(fs, &g.MaxConnectionAge, "grpc_max_connection_age", "close client connections this old (GOAWAY) so clients rebalance; 0: never")
+		durationVar(fs, &g.MaxConnectionAgeGrace, "grpc_max_connection_age_grace", "after --grpc_max_connection_age, how long calls in flight get; 0: forever")
 	})
 	d := &c.db
 	fs.group("Database", func(fs *flag.FlagSet) {
@@ -116,6 +177,12 @@ func (c *config) validate() error {
 	for _, rf := range c.roleFlags {
 		c.db.Users[rf.role] = mysqld.Credentials{User: *rf.user, Password: *rf.password}
 	}
+	if cf := c.consolidator; cf.boolSet {
+		if cf.modeSet {
+			return fmt.Errorf("--consolidator and --enable_consolidator/--enable_consolidator_replicas say the same thing: give only --consolidator")
+		}
+		c.agent.Query.Consolidator = queryserver.ConsolidatorModeFromFlags(cf.enable, cf.replicas)
+	}
 	if err := c.agent.Validate(); err != nil {
 		return err
 	}
@@ -125,10 +192,7 @@ func (c *config) validate() error {
 	if err := c.db.Validate(); err != nil {
 		return err
 	}
-	if err := c.topo.Validate(); err != nil {
-		return err
-	}
-	return c.pools.Validate()
+	return c.topo.Validate()
 }
 
 // logAttrs is the effective configuration for the start-up log line, with
@@ -147,7 +211,11 @@ func (c *config) logAttrs() []any {
 		"heartbeat_interval", c.agent.Health.HeartbeatInterval.String(),
 		"topo_implementation", c.topo.Implementation, "topo_global_server_address", c.topo.GlobalServerAddress,
 		"topo_global_root", c.topo.GlobalRoot,
-		"pool_size", c.pools.PoolSize, "stream_pool_size", c.pools.StreamPoolSize, "transaction_cap", c.pools.TransactionCap,
+		"pool_size", c.agent.Pools.PoolSize, "stream_pool_size", c.agent.Pools.StreamPoolSize, "transaction_cap", c.agent.Pools.TransactionCap,
+		"query_timeout", c.agent.Query.QueryTimeout.String(), "transaction_timeout", c.agent.Query.TransactionTimeout.String(),
+		"max_result_size", c.agent.Query.MaxResultRows, "consolidator", c.agent.Query.Consolidator.String(),
+		"schema_reload_time", c.agent.Schema.ReloadInterval.String(),
+		"grpc_tls", c.agent.GRPC.TLS(), "grpc_client_ca", c.agent.GRPC.CAFile, "grpc_max_message_size", c.agent.GRPC.MaxMessageSize,
 		"db_socket", c.db.Socket, "db_host", c.db.Host, "db_port", c.db.Port, "db_users", users,
 	}
 }

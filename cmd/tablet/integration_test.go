@@ -352,7 +352,14 @@ func TestStartCreatesRecordsAndRestartChangesOnlyWhatChanged(t *testing.T) {
 		t.Skip("skipping: starts etcd, mysqld and the tablet binary")
 	}
 	w := newWorld(t)
-	args := w.args(t, "zone1-100", "commerce", "0", "--tablet_hostname=db1.example", "--init_tags=dc:east")
+	grpcPort, err := testenv.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A fixed gRPC port: with --grpc_port=0 each start records the port it
+	// was given.
+	args := w.args(t, "zone1-100", "commerce", "0", "--tablet_hostname=db1.example", "--init_tags=dc:east",
+		fmt.Sprintf("--grpc_port=%d", grpcPort))
 	p := startTablet(t, args)
 	p.waitType(t, "REPLICA")
 

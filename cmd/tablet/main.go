@@ -8,6 +8,15 @@
 //	tablet [flags]            run the tablet
 //	tablet version            print the version
 //	tablet topo <command>     administer the topology service (tablet topo help)
+//	tablet query   --server host:port 'SQL'   run one statement on a tablet, print its result
+//	tablet stream  --server host:port 'SQL'   stream a read's rows
+//	tablet tx      --server host:port FILE    run a file's statements in one transaction
+//	tablet ping    --server host:port         check a tablet answers
+//	tablet backup  --server host:port         take a backup on a tablet
+//	tablet backups --server host:port         list the shard's backups
+//
+// The client subcommands print a table, or JSON with --json; each has
+// --help.
 package main
 
 import (
@@ -20,6 +29,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"sort"
 	"strings"
 	"syscall"
 
@@ -46,6 +56,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		case "topo":
 			return runTopo(ctx, args[1:], stdout, stderr)
 		}
+		if _, ok := clientCommands[args[0]]; ok {
+			return runClient(ctx, args[0], args[1:], stdout, stderr)
+		}
 	}
 
 	cfg := defaultConfig()
@@ -60,6 +73,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := fs.parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintf(stdout, "Usage: tablet [flags]\n       tablet version\n       tablet topo <command> [flags]\n")
+			names := make([]string, 0, len(clientCommands))
+			for n := range clientCommands {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			for _, n := range names {
+				fmt.Fprintf(stdout, "       %s\n", clientCommands[n])
+			}
 			fs.usage(stdout)
 			return 0
 		}

@@ -35,6 +35,17 @@ func TestRunFlagErrors(t *testing.T) {
 		{name: "bad heartbeat flag", args: append(valid, "--heartbeat_enable=maybe"), code: 2, stderr: "heartbeat_enable"},
 		{name: "role check interval zero", args: append(valid, "--role-check-interval=0"), code: 2, stderr: "--role-check-interval=0s: must be positive"},
 		{name: "missing credentials file", args: append(valid, "--db-credentials-file=/nonexistent.json"), code: 2, stderr: "--db-credentials-file"},
+		{name: "grpc cert without key", args: append(valid, "--grpc_cert=/c.pem"), code: 2, stderr: "--grpc_cert and --grpc_key go together"},
+		{name: "grpc ca without cert", args: append(valid, "--grpc_ca=/ca.pem"), code: 2, stderr: "--grpc_ca=/ca.pem"},
+		{name: "bad consolidator", args: append(valid, "--consolidator=sometimes"), code: 2, stderr: "consolidator"},
+		{name: "both consolidator spellings", args: append(valid, "--consolidator=enable", "--enable_consolidator"), code: 2,
+			stderr: "give only --consolidator"},
+		{name: "bad query timeout", args: append(valid, "--queryserver-config-query-timeout=-1s"), code: 2, stderr: "--queryserver-config-query-timeout"},
+		{name: "bad max result size", args: append(valid, "--queryserver-config-max-result-size=0"), code: 2, stderr: "--queryserver-config-max-result-size"},
+		{name: "bad keepalive", args: append(valid, "--grpc_keepalive_time=-1"), code: 2, stderr: "--grpc_server_keepalive_time"},
+		{name: "client without server", args: []string{"query", "SELECT 1"}, code: 2, stderr: "--server is required"},
+		{name: "client without statement", args: []string{"query", "--server=h:1"}, code: 2, stderr: "want 1 argument(s)"},
+		{name: "client bad flag", args: []string{"ping", "--server=h:1", "--nope"}, code: 2, stderr: "tablet ping"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -52,7 +63,9 @@ func TestRunHelpAndVersion(t *testing.T) {
 	if code := run(context.Background(), []string{"--help"}, &stdout, &stderr); code != 0 {
 		t.Fatalf("--help exit %d: %s", code, stderr.String())
 	}
-	for _, want := range []string{"Tablet:", "Database:", "Health:", "Replication:", "--init_keyspace", "--db_socket", "--lameduck-period duration",
+	for _, want := range []string{"Tablet:", "Database:", "Health:", "Replication:", "Query server:", "gRPC:", "tablet query --server",
+		"--grpc_cert", "--grpc_ca", "--grpc_max_message_size int", "--grpc_keepalive_time duration", "--queryserver-config-query-timeout duration",
+		"--queryserver-config-schema-reload-time duration", "--init_keyspace", "--db_socket", "--lameduck-period duration",
 		"--health_check_interval duration", "--heartbeat_enable", "--unhealthy_threshold duration", "(default 2h0m0s)", "--replication_connect_retry duration"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("--help output lacks %q", want)
@@ -89,5 +102,61 @@ func TestDurationTakesBareSeconds(t *testing.T) {
 	}
 	if err := v.Set("soon"); err == nil {
 		t.Error("Set(soon) succeeded")
+	}
+}
+
+func TestConsolidatorFlags(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{nil, "replicas-only"},
+		{[]string{"--consolidator=enable"}, "enable"},
+		{[]string{"--consolidator=notOnPrimary"}, "replicas-only"},
+		{[]string{"--enable_consolidator"}, "enable"},
+		{[]string{"--enable_consolidator=false"}, "disable"},
+		{[]string{"--enable_consolidator", "--enable_consolidator_replicas"}, "replicas-only"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			fs := newFlagSet("t")
+			cfg := defaultConfig()
+			cfg.bind(fs)
+			args := append([]string{"--tablet-path=zone1-1", "--init_keyspace=ks", "--init_shard=0", "--topo_global_server_address=h:1",
+				"--topo_global_root=/g"}, tt.args...)
+			if err := fs.parse(args); err != nil {
+				t.Fatal(err)
+			}
+			if err := cfg.validate(); err != nil {
+				t.Fatal(err)
+			}
+			if got := cfg.agent.Query.Consolidator.String(); got != tt.want {
+				t.Errorf("consolidator = %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestSplitStatements(t *testing.T) {
+	tests := []struct {
+		name, in string
+		want     []string
+	}{
+		{"simple", "SELECT 1; SELECT 2;", []string{"SELECT 1", "SELECT 2"}},
+		{"no final semicolon", "SELECT 1;\nSELECT 2", []string{"SELECT 1", "SELECT 2"}},
+		{"semicolon in quotes", "INSERT INTO t VALUES ('a;b', \"c;d\", `e;f`); SELECT 'it''s; ok'", []string{
+			"INSERT INTO t VALUES ('a;b', \"c;d\", `e;f`)", "SELECT 'it''s; ok'"}},
+		{"escaped quote", `SELECT 'a\';b'; SELECT 2`, []string{`SELECT 'a\';b'`, "SELECT 2"}},
+		{"comments", "-- first; not a split\nSELECT 1; /* x; y */ SELECT 2; # tail;\n", []string{
+			"-- first; not a split\nSELECT 1", "/* x; y */ SELECT 2"}},
+		{"empty", " ; ;\n", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := splitStatements(tt.in)
+			if strings.Join(got, "|") != strings.Join(tt.want, "|") || len(got) != len(tt.want) {
+				t.Errorf("splitStatements(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
 	}
 }

@@ -13,8 +13,12 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/tabletd/tablet/mysqld"
+	"github.com/tabletd/tablet/proto/querypb"
+	"github.com/tabletd/tablet/proto/topodatapb"
+	"github.com/tabletd/tablet/proto/vtrpcpb"
 	"github.com/tabletd/tablet/testenv"
 )
 
@@ -55,7 +59,7 @@ func TestReparentFlipsRolesAndReplication(t *testing.T) {
 	t101.waitServing(t)
 
 	app100, app101 := openApp(t, m100), openApp(t, m101)
-	mustExec(t, app100, "CREATE DATABASE vt_commerce")
+	mustExec(t, app100, "CREATE DATABASE IF NOT EXISTS vt_commerce") // the primary creates it; this does not wait for that
 	mustExec(t, app100, "CREATE TABLE vt_commerce.t (id INT PRIMARY KEY, written_on VARCHAR(32))")
 	mustExec(t, app100, "INSERT INTO vt_commerce.t VALUES (1, 'zone1-100')")
 	waitMySQL(t, "row 1 on zone1-101", func() bool { return hasRow(t, m101, 1) })
@@ -137,7 +141,7 @@ func TestTopologyOutageKeepsRolesAndServing(t *testing.T) {
 
 	w.etcd.Stop() // about 5s: the embedded server drains its clients' watches
 	app100 := openApp(t, m100)
-	mustExec(t, app100, "CREATE DATABASE vt_commerce")
+	mustExec(t, app100, "CREATE DATABASE IF NOT EXISTS vt_commerce") // the primary creates it; this does not wait for that
 	mustExec(t, app100, "CREATE TABLE vt_commerce.t (id INT PRIMARY KEY, written_on VARCHAR(32))")
 	mustExec(t, app100, "INSERT INTO vt_commerce.t VALUES (1, 'zone1-100')")
 	waitMySQL(t, "row 1 on zone1-101 during the outage", func() bool { return hasRow(t, m101, 1) })
@@ -193,11 +197,13 @@ func healthChecks(t *testing.T, p *proc) int64 {
 	return vars.HealthChecks
 }
 
-// TestSIGTERMLameduckThenExit: on SIGTERM /debug/health says "not ok" at
-// once while the tablet stays up for the lameduck period, then the
-// process clears its ports and exits 0 within lameduck + grace + 1s.
-// Queries during lameduck are checked here once the query service is
-// wired into the agent.
+// TestSIGTERMLameduckThenExit: on SIGTERM /debug/health, grpc.health.v1
+// and StreamHealth say "not serving" at once, while queries through gRPC
+// still succeed for the lameduck period; then new queries get vttablet's
+// SHUTTING_DOWN answer (which gateways buffer on), a query already running
+// finishes within the grace period and one still running after it is
+// killed; the process clears its ports and exits 0 within lameduck +
+// grace + 1s.
 func TestSIGTERMLameduckThenExit(t *testing.T) {
 	if testing.Short() {
 		t.Skip("skipping: starts etcd, mysqld and the tablet binary")
@@ -210,16 +216,83 @@ func TestSIGTERMLameduckThenExit(t *testing.T) {
 	w.reparent(t, "zone1-100")
 	p.waitType(t, "PRIMARY")
 	p.waitServing(t)
+	c := dial(t, w.grpcAddr(t, "zone1-100"))
+	target := &querypb.Target{Keyspace: "commerce", Shard: "0", TabletType: topodatapb.TabletType_PRIMARY}
+	waitHealth(t, c, "serving", func(m *querypb.StreamHealthResponse) bool { return m.GetServing() })
 
+	// Two queries running when SIGTERM comes: one that ends inside the
+	// grace period, one that would outlive it.
+	type outcome struct {
+		err  error
+		done time.Time
+	}
+	finishing, outliving := make(chan outcome, 1), make(chan outcome, 1)
+	ctx := context.Background()
+	go func() {
+		_, err := c.Execute(ctx, target, "SELECT SLEEP(2.5) AS finishing_marker", nil, 0, 0, nil)
+		finishing <- outcome{err, time.Now()}
+	}()
+	go func() {
+		_, err := c.Execute(ctx, target, "SELECT SLEEP(20) AS outliving_marker", nil, 0, 0, nil)
+		outliving <- outcome{err, time.Now()}
+	}()
+	dba := openDB(t, w.mysql, mysqld.RoleDBA)
+	waitMySQL(t, "both queries running", func() bool {
+		var n int
+		if err := dba.QueryRow("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE CONCAT('%', '_marker%') AND INFO LIKE 'SELECT SLEEP%'").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n == 2
+	})
+
+	// StreamHealth, watched from before SIGTERM.
+	healthFlip := make(chan time.Time, 1)
+	hctx, stopHealth := context.WithCancel(ctx)
+	defer stopHealth()
+	go func() {
+		_ = c.StreamHealth(hctx, func(m *querypb.StreamHealthResponse) error {
+			if !m.GetServing() {
+				healthFlip <- time.Now()
+				return errors.New("flipped")
+			}
+			return nil
+		})
+	}()
+
+	// Queries keep coming through gRPC all along.
+	type attempt struct {
+		at  time.Duration
+		err error
+	}
+	var attempts []attempt
+	queriesDone := make(chan struct{})
 	sent := time.Now()
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	var flip, lastAnswer time.Duration
+	go func() {
+		defer close(queriesDone)
+		tick := time.NewTicker(25 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			qctx, cancel := context.WithTimeout(ctx, time.Second)
+			_, err := c.Execute(qctx, target, "SELECT 1", nil, 0, 0, nil)
+			cancel()
+			attempts = append(attempts, attempt{time.Since(sent), err})
+			select {
+			case <-p.done:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+
+	var flip, lastAnswer, grpcFlip time.Duration
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	deadline := time.NewTimer(lameduck + grace + time.Second)
 	defer deadline.Stop()
+	hc := healthpb.NewHealthClient(c.Conn())
 poll:
 	for {
 		code, body := p.get("/debug/health")
@@ -239,6 +312,14 @@ poll:
 		case code == http.StatusOK:
 			t.Errorf("health back to ok %v after SIGTERM", time.Since(sent))
 		}
+		if grpcFlip == 0 {
+			hctx, cancel := context.WithTimeout(ctx, time.Second)
+			resp, err := hc.Check(hctx, &healthpb.HealthCheckRequest{Service: "queryservice.Query"})
+			cancel()
+			if err == nil && resp.GetStatus() == healthpb.HealthCheckResponse_NOT_SERVING {
+				grpcFlip = time.Since(sent)
+			}
+		}
 		select {
 		case <-p.done:
 			break poll
@@ -251,10 +332,22 @@ poll:
 	if code := p.wait(t, time.Second); code != 0 {
 		t.Errorf("exit code %d after SIGTERM, want 0:\n%s", code, p.stderr.String())
 	}
-	t.Logf("SIGTERM: health not ok after %v, last answered %v, exited after %v (lameduck %v, grace %v)",
-		flip.Round(time.Millisecond), lastAnswer.Round(time.Millisecond), exited.Round(time.Millisecond), lameduck, grace)
+	<-queriesDone
+	t.Logf("SIGTERM: health not ok after %v (grpc.health.v1 %v), last answered %v, exited after %v (lameduck %v, grace %v)",
+		flip.Round(time.Millisecond), grpcFlip.Round(time.Millisecond), lastAnswer.Round(time.Millisecond), exited.Round(time.Millisecond), lameduck, grace)
 	if flip == 0 || flip > 500*time.Millisecond {
 		t.Errorf("health turned not ok %v after SIGTERM, want at once", flip)
+	}
+	if grpcFlip == 0 || grpcFlip > 500*time.Millisecond {
+		t.Errorf("grpc.health.v1 turned NOT_SERVING %v after SIGTERM, want at once", grpcFlip)
+	}
+	select {
+	case at := <-healthFlip:
+		if d := at.Sub(sent); d > 500*time.Millisecond {
+			t.Errorf("StreamHealth reported not serving %v after SIGTERM, want at once", d)
+		}
+	default:
+		t.Error("StreamHealth never reported not serving")
 	}
 	if lastAnswer < lameduck-200*time.Millisecond {
 		t.Errorf("the tablet stopped answering %v after SIGTERM, before the lameduck period of %v was over", lastAnswer, lameduck)
@@ -262,6 +355,42 @@ poll:
 	if exited < lameduck || exited > lameduck+grace+time.Second {
 		t.Errorf("exited %v after SIGTERM, want between %v and %v", exited, lameduck, lameduck+grace+time.Second)
 	}
+
+	// Queries: all answered during lameduck; the first refusal is
+	// vttablet's SHUTTING_DOWN.
+	var ok, refused int
+	var firstRefusal *attempt
+	for i, a := range attempts {
+		switch {
+		case a.err == nil:
+			ok++
+			if firstRefusal != nil {
+				t.Errorf("query at %v succeeded after one was refused at %v", a.at, firstRefusal.at)
+			}
+		case firstRefusal == nil:
+			firstRefusal = &attempts[i]
+			refused++
+		default:
+			refused++
+		}
+	}
+	if firstRefusal == nil || firstRefusal.at < lameduck-100*time.Millisecond {
+		t.Errorf("queries during lameduck: %d answered, first refusal %+v; want all answered for %v", ok, firstRefusal, lameduck)
+	} else if code(firstRefusal.err) != vtrpcpb.Code_CLUSTER_EVENT || !strings.Contains(firstRefusal.err.Error(), "operation not allowed in state SHUTTING_DOWN") {
+		t.Errorf("first refused query at %v: %v, want CLUSTER_EVENT with vttablet's SHUTTING_DOWN text", firstRefusal.at, firstRefusal.err)
+	}
+	t.Logf("queries through gRPC after SIGTERM: %d answered, then %d refused from %v (%v)", ok, refused, firstRefusal.at.Round(time.Millisecond), firstRefusal.err)
+
+	f := <-finishing
+	if f.err != nil || f.done.Sub(sent) > lameduck+grace {
+		t.Errorf("query running at SIGTERM that ends within the grace period: %v at %v, want success", f.err, f.done.Sub(sent))
+	}
+	o := <-outliving
+	if d := o.done.Sub(sent); o.err == nil || d < lameduck+grace-100*time.Millisecond || d > lameduck+grace+time.Second {
+		t.Errorf("query outliving the grace period: %v at %v, want killed at the end of the grace period (%v)", o.err, d, lameduck+grace)
+	}
+	t.Logf("running queries: the short one finished at %v, the long one ended at %v with %v",
+		f.done.Sub(sent).Round(time.Millisecond), o.done.Sub(sent).Round(time.Millisecond), o.err)
 	if ports := w.tablet(t, "zone1-100").GetPortMap(); len(ports) != 0 {
 		t.Errorf("record ports after shutdown = %v, want none", ports)
 	}
