@@ -54,13 +54,14 @@ const (
 
 // Agent runs one tablet. Build it with New, then call Run once.
 type Agent struct {
-	cfg      Config
-	db       mysqld.Config
-	ts       *topo.Server
-	vars     *debugvars.Registry
-	logger   *slog.Logger
-	qs       QueryService // set by WithQueryService, else built by Run
-	backuper Backuper     // set by WithBackuper; nil: backups not configured
+	cfg        Config
+	db         mysqld.Config
+	ts         *topo.Server
+	vars       *debugvars.Registry
+	logger     *slog.Logger
+	qs         QueryService // set by WithQueryService, else built by Run
+	backuper   Backuper     // set by WithBackuper; nil: backups not configured
+	maintainer Maintainer   // set by WithMaintainer; nil: holds do nothing
 
 	ready    chan struct{} // closed when the tablet is published and serving HTTP and gRPC
 	done     chan struct{} // closed when Run returns
