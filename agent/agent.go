@@ -62,6 +62,9 @@ type Agent struct {
 	qs         QueryService // set by WithQueryService, else built by Run
 	backuper   Backuper     // set by WithBackuper; nil: backups not configured
 	maintainer Maintainer   // set by WithMaintainer; nil: holds do nothing
+	orc        orchestrator // set by WithOrchestrator; nil: no Orchestrator integration
+	typeHold   typeHold     // the maintenance hold the tablet's type asks for
+	started    time.Time    // when Run began, for the status page
 
 	ready    chan struct{} // closed when the tablet is published and serving HTTP and gRPC
 	done     chan struct{} // closed when Run returns
@@ -134,13 +137,15 @@ func (a *Agent) Record() *topodatapb.Tablet { return a.record.Load() }
 // certificates, check the topology (cell exists, the alias is not recorded
 // in another shard), take the alias's claim, publish the record, open the
 // query service (pools, engine, schema tracker; NOT_SERVING), serve gRPC
-// and HTTP, start the role manager. A refusal wraps ErrInit and writes
+// and HTTP, restore from backup when Config.Restore asks (see
+// restoreOnStartup), start the role manager. A refusal wraps ErrInit and writes
 // nothing. The tablet serves (health says so, and the query service
 // accepts queries) once mysqld answers and the role the shard record
 // gives is applied; until then /debug/health says why not. Run returns
 // nil after a clean shutdown.
 func (a *Agent) Run(ctx context.Context) error {
 	defer close(a.done)
+	a.started = time.Now()
 	if err := a.cfg.Validate(); err != nil {
 		return err
 	}
@@ -218,6 +223,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		return err
 	}
 	a.record.Store(rec)
+	a.tabletUpdated(rec)
 	a.logger.Info("published tablet record", "alias", aliasStr, "keyspace", rec.GetKeyspace(), "shard", rec.GetShard(),
 		"type", rec.GetType().String(), "hostname", rec.GetHostname(), "mysql_port", rec.GetMysqlPort())
 
@@ -256,23 +262,31 @@ func (a *Agent) Run(ctx context.Context) error {
 	defer stopServing()
 	servingDone := goDone(func() { a.serving.followHealth(servingCtx, a.checker) })
 
-	mux := http.NewServeMux()
-	mux.Handle("/debug/vars", a.vars.VarsHandler())
-	mux.Handle("/metrics", a.vars.MetricsHandler())
-	mux.Handle("/debug/health", a.checker)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	// Table statistics and the Orchestrator integration run until
+	// shutdown stops them, after the role manager.
+	auxCtx, stopAux := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopAux()
+	tables := a.newTableStats(dba)
+	tablesDone := goDone(func() { _ = tables.Run(auxCtx) })
+	orcDone := a.runOrchestrator(auxCtx)
+
+	srv := &http.Server{Handler: a.debugHandler(local, tables), ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1) // Serve's result; it returns once shutdown closes srv
 	go func() { served <- srv.Serve(ln) }()
 	a.logger.Info("serving http", "addr", httpAddr.String())
 
 	// The role manager outlives ctx: a change of primary during lameduck
-	// is still applied. shutdown stops it.
+	// is still applied. shutdown stops it. A restore from backup on
+	// startup comes first, with mysqld stopped and replaced; after a
+	// failed one the role manager never runs (see restoreOnStartup).
 	roleCtx, stopRoles := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopRoles()
 	rolesDone := make(chan struct{})
 	go func() {
 		defer close(rolesDone)
-		a.roles.run(roleCtx)
+		if a.restoreOnStartup(roleCtx) {
+			a.roles.run(roleCtx)
+		}
 	}()
 	close(a.ready)
 
@@ -298,6 +312,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.shutdown(running{
 		alias: alias, lameduck: lameduck, srv: srv, served: served, grpc: gs, grpcServed: grpcServed,
 		stopRoles: stopRoles, rolesDone: rolesDone, stopServing: stopServing, servingDone: servingDone,
+		stopAux: stopAux, auxDone: []<-chan struct{}{tablesDone, orcDone},
 		claim: cl, dbs: []*sql.DB{dba, admin},
 	})
 	return runErr
@@ -337,6 +352,8 @@ type running struct {
 	rolesDone   <-chan struct{}
 	stopServing context.CancelFunc
 	servingDone <-chan struct{}
+	stopAux     context.CancelFunc // stops the table statistics and the Orchestrator integration
+	auxDone     []<-chan struct{}
 	claim       *claim
 	dbs         []*sql.DB
 }
@@ -354,7 +371,9 @@ type running struct {
 //  3. The role manager stops. mysqld keeps its role: a primary stays
 //     writable, as its shard record says, for the next start.
 //  4. Heartbeats and health checks stop; StreamHealth streams end
-//     (UNAVAILABLE).
+//     (UNAVAILABLE). Table statistics and the Orchestrator integration
+//     stop (maintenance left active expires in Orchestrator, or the next
+//     start ends it when nothing holds it).
 //  5. At the same time: the record's ports are cleared, so nothing routes
 //     to a tablet that is gone, then the claim is released; the HTTP
 //     server closes; the gRPC server stops (gracefully for half the
@@ -393,6 +412,12 @@ func (a *Agent) shutdown(r running) {
 	a.serving.shutdown()
 	a.heartbeat.Close()
 	a.checker.Close()
+	r.stopAux()
+	for _, done := range r.auxDone {
+		if !waitUntil(ctx, done) {
+			a.logger.Warn("table statistics or the orchestrator integration did not stop in time; leaving them behind")
+		}
+	}
 
 	// The last steps do not depend on each other, so that a hung topology
 	// holds up neither the HTTP server nor the mysqld connections.

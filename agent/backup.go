@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/tabletd/tablet/backup"
 )
 
 // Backuper takes, lists and restores the backups of the tablet's shard,
@@ -20,12 +22,20 @@ type Backuper interface {
 	// Restore replaces the local mysqld's data with a backup of the
 	// shard, calling req.Progress as it goes.
 	Restore(ctx context.Context, req RestoreRequest) error
+	// PlanRestore decides what a starting tablet does about its datadir
+	// (see backup.Manager.Plan): restore which backup, start empty, keep
+	// the data it has, or fail. It changes nothing.
+	PlanRestore(ctx context.Context, req RestoreRequest) backup.Decision
 }
 
 // BackupRequest asks for one backup.
 type BackupRequest struct {
 	// Keyspace, Shard and TabletAlias place and name the backup.
 	Keyspace, Shard, TabletAlias string
+	// ShardMayBeServing says some tablet of the shard may serve: a
+	// database without user data is then not backed up (see
+	// backup.BackupRequest).
+	ShardMayBeServing bool
 	// Progress, when set, receives progress lines; never concurrently.
 	Progress func(msg string)
 }
@@ -38,6 +48,13 @@ type RestoreRequest struct {
 	// BackupTime picks the newest backup taken no later than it; zero
 	// picks the newest.
 	BackupTime time.Time
+	// Name, when set, picks that backup (the one PlanRestore chose).
+	Name string
+	// Configure, when set, runs once mysqld runs on the restored data and
+	// before the restore counts as complete, with the GTID position of the
+	// backup: the agent makes the server count those transactions as
+	// applied here. A failure fails the restore.
+	Configure func(ctx context.Context, position string) error
 	// Progress, when set, receives progress lines; never concurrently.
 	Progress func(msg string)
 }

@@ -58,6 +58,10 @@ type Config struct {
 	// (--role-check-interval). A change of the shard record is applied at
 	// once, not on this interval. Must be positive.
 	RoleCheckInterval time.Duration
+	// EnablePprof serves Go's profiler under /debug/pprof/ on the HTTP
+	// port (--pprof-http; off by default, as in vttablet: profiles cost
+	// CPU and show the process's internals).
+	EnablePprof bool
 	// Health times the health checks and the replication heartbeat.
 	Health health.Config
 	// Pools sizes the MySQL connection pools of the query service.
@@ -70,6 +74,8 @@ type Config struct {
 	// GRPC is the gRPC port's settings (TLS, keepalives, message size),
 	// shared by the Query, TabletManager and TabletControl services.
 	GRPC grpcserver.Config
+	// Restore is the restore from backup on startup.
+	Restore RestoreConfig
 }
 
 // DefaultConfig returns vttablet's defaults where it has them.
@@ -89,6 +95,7 @@ func DefaultConfig() Config {
 		Query:                   queryserver.DefaultConfig(),
 		Schema:                  schema.DefaultConfig(),
 		GRPC:                    grpcserver.DefaultConfig(),
+		Restore:                 DefaultRestoreConfig(),
 	}
 }
 
@@ -139,7 +146,8 @@ func (c Config) Validate() error {
 	if c.RoleCheckInterval <= 0 {
 		return fmt.Errorf("--role-check-interval=%s: must be positive", c.RoleCheckInterval)
 	}
-	return errors.Join(c.Health.Validate(), c.Pools.Validate(), c.Query.Validate(), c.Schema.Validate(), c.GRPC.Validate())
+	return errors.Join(c.Health.Validate(), c.Pools.Validate(), c.Query.Validate(), c.Schema.Validate(), c.GRPC.Validate(),
+		c.Restore.Validate())
 }
 
 // DBName is the database the tablet serves: the override, or

@@ -38,6 +38,27 @@
 // serves; grpc.health.v1 says the same. WithQueryService replaces all of
 // this with another QueryService, for tests of the agent's life.
 //
+// # The HTTP port
+//
+// --port serves package debugpages' pages over the agent's own sources:
+// /debug/status (the record as last written, serving state, health and
+// its reason, pools, recent errors, Orchestrator), /debug/vars, /metrics,
+// /debug/health, the query engine's pages (/queryz, query and transaction
+// logs, plans, consolidations, /streamqueryz with its POST-only kill),
+// /schemaz from table statistics read every
+// --queryserver-config-schema-reload-time, and /debug/pprof/ with
+// --pprof-http.
+//
+// # Orchestrator
+//
+// With WithOrchestrator the agent runs an orc.Registrar from the moment
+// its record is published until shutdown and tells it, from every record
+// it writes, the tablet's alias, type and MySQL address
+// (mysql_hostname:mysql_port), which it registers. The Registrar is then
+// the Maintainer: while the tablet is DRAINED, SPARE, BACKUP or RESTORE
+// the agent holds maintenance, and holdMaintenance serves operations such
+// as backups. Without it holds do nothing.
+//
 // # The gRPC port
 //
 // --grpc_port (on --bind-address; the record holds the port actually
@@ -59,6 +80,27 @@
 //     (this tablet becomes its shard's primary, with a new term);
 //   - grpc.health.v1, following the serving state, and server reflection.
 //
+// # Backups and restore on startup
+//
+// Backups (Backups, over a backup.Manager, given with WithBackuper) are
+// taken on request (TabletManager Backup), one at a time, under a
+// maintenance hold, and followed by a prune by retention. With
+// Config.Restore.FromBackup, Run restores before the role manager starts
+// (restoreOnStartup): never on the shard's primary; only when the plan
+// says so (no user data, or an interrupted restore's marker); with the
+// record's type RESTORE meanwhile; then the MANIFEST's GTID position is
+// set, replication pointed at the primary and the restored server given
+// Config.Restore.CatchUpTimeout to catch up before it may serve. No backup
+// at all: the tablet starts empty and says so. A failed restore keeps the
+// tablet up and not serving, health saying RESTORE_FAILED and why.
+//
+// The tablet does not own mysqld's process (a supervisor does), so a
+// restore stops and starts it through a backup.Server, in production a
+// mysqld.Control: a stop command or the SHUTDOWN statement, then a wait
+// until the pid in mysqld's pid file has exited (a server that no longer
+// answers may still be writing its datadir); a start command that returns,
+// then a wait until mysqld answers.
+//
 // # Shutdown
 //
 // When Run's context ends: health (and StreamHealth, and grpc.health.v1)
@@ -72,6 +114,7 @@
 //
 // Usage:
 //
+//	b := agent.NewBackups(backupCfg, agent.BackupsDeps{Storage: store, DB: dbcfg, Server: &mysqld.Control{...}})
 //	a := agent.New(cfg, dbcfg, ts, vars, logger, agent.WithBackuper(b))
 //	go func() { errc <- a.Run(ctx) }() // returns after ctx ends and shutdown completes
 //	<-a.Ready()                         // record published, HTTP and gRPC listening

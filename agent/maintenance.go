@@ -17,10 +17,17 @@ func WithMaintainer(m Maintainer) Option {
 	return func(a *Agent) { a.maintainer = m }
 }
 
-// holdMaintenance begins a hold for reason; call the result to end it.
+// holdMaintenance begins a hold for an operation (a backup, a restore)
+// and, when the Maintainer can confirm holds (see confirmer), waits until
+// the maintenance is in force, within the Maintainer's own bound, so that
+// the operation starts in maintenance; without confirmation in time it
+// logs and goes on, since a backup must not depend on Orchestrator. Call
+// the result to end the hold.
 func (a *Agent) holdMaintenance(reason string) (release func()) {
 	if a.maintainer == nil {
 		return func() {}
 	}
-	return a.maintainer.Hold(reason)
+	release = a.maintainer.Hold(reason)
+	a.confirmMaintenance(reason)
+	return release
 }

@@ -162,7 +162,27 @@ func (a *Agent) backup(ctx context.Context, allowPrimary bool, progress func(str
 		return fmt.Errorf("%w: tablet %s is the primary: back up a replica, or set allow_primary", ErrRefused, a.aliasString())
 	}
 	a.logger.Info("backup requested", "alias", a.aliasString())
-	return a.backuper.Backup(ctx, BackupRequest{Keyspace: rec.GetKeyspace(), Shard: rec.GetShard(), TabletAlias: a.aliasString(), Progress: progress})
+	release := a.holdMaintenance("backup")
+	defer release()
+	return a.backuper.Backup(ctx, BackupRequest{Keyspace: rec.GetKeyspace(), Shard: rec.GetShard(), TabletAlias: a.aliasString(),
+		ShardMayBeServing: a.shardMayBeServing(ctx, rec), Progress: progress})
+}
+
+// shardMayBeServing reports whether some tablet of rec's shard may serve,
+// for the refusal to back up an empty database: yes unless the shard
+// record names no primary (replicas without a primary do not serve) or
+// this tablet is that primary (its empty database is the shard's).
+// Unsure (the topology does not answer) means yes.
+func (a *Agent) shardMayBeServing(ctx context.Context, rec *topodatapb.Tablet) bool {
+	if a.ts == nil {
+		return true
+	}
+	si, err := a.ts.GetShard(ctx, rec.GetKeyspace(), rec.GetShard())
+	if err != nil {
+		return true
+	}
+	p := si.Shard.GetPrimaryAlias()
+	return p != nil && !topo.TabletAliasEqual(p, rec.GetAlias())
 }
 
 // restore restores the local mysqld from a backup through the Backuper.
@@ -176,8 +196,15 @@ func (a *Agent) restore(ctx context.Context, backupTime time.Time, progress func
 		return fmt.Errorf("%w: tablet %s is the primary: restoring it would replace the shard's data", ErrRefused, a.aliasString())
 	}
 	a.logger.Info("restore requested", "alias", a.aliasString(), "backup_time", backupTime)
-	return a.backuper.Restore(ctx, RestoreRequest{Keyspace: rec.GetKeyspace(), Shard: rec.GetShard(), TabletAlias: a.aliasString(),
-		BackupTime: backupTime, Progress: progress})
+	release := a.holdMaintenance("restore")
+	defer release()
+	err := a.backuper.Restore(ctx, RestoreRequest{Keyspace: rec.GetKeyspace(), Shard: rec.GetShard(), TabletAlias: a.aliasString(),
+		BackupTime: backupTime, Configure: a.setRestoredPosition, Progress: progress})
+	if err == nil && a.roles != nil {
+		// Replicate from the primary now, not at the next role check.
+		a.roles.setNonPrimaryType(a.roles.nonPrimaryType())
+	}
+	return err
 }
 
 // listBackups returns the shard's complete backups, newest first, at most
@@ -230,6 +257,7 @@ func (a *Agent) aliasString() string {
 // recordWritten implements roleObserver.
 func (a *Agent) recordWritten(t *topodatapb.Tablet) {
 	a.record.Store(t)
+	a.tabletUpdated(t)
 	a.recordMu.Lock()
 	close(a.recordChanged)
 	a.recordChanged = make(chan struct{})

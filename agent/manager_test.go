@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/tabletd/tablet/backup"
 	"github.com/tabletd/tablet/proto/topodatapb"
 )
 
@@ -35,6 +36,10 @@ func (f *fakeBackuper) ListBackups(_ context.Context, keyspace, shard string) ([
 }
 
 func (f *fakeBackuper) Restore(context.Context, RestoreRequest) error { return nil }
+
+func (f *fakeBackuper) PlanRestore(context.Context, RestoreRequest) backup.Decision {
+	return backup.Decision{Action: backup.ActionStartEmpty, Reason: "no backup"}
+}
 
 func agentWithRecord(typ topodatapb.TabletType, b Backuper) *Agent {
 	a := &Agent{backuper: b, logger: slog.New(slog.NewTextHandler(io.Discard, nil)), recordChanged: make(chan struct{})}

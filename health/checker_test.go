@@ -287,6 +287,10 @@ func TestCheckerTabletTypes(t *testing.T) {
 
 	h.expect(h.setTablet(Tablet{Type: TypeRestore}), NotServing, ReasonRestoring) // at once, without a check
 	h.expect(h.check(10, unreachableObs()), NotServing, ReasonRestoring)
+	if st := h.setTablet(Tablet{Type: TypeRestore, RestoreError: "checksum mismatch in x"}); st.Reason != ReasonRestoreFailed ||
+		!strings.Contains(st.Message, "restore from backup failed: checksum mismatch in x") || st.Serving {
+		t.Errorf("failed restore: %+v", st)
+	}
 	h.expect(h.setTablet(Tablet{Type: "drained"}), NotServing, ReasonNotServingType)
 	if st := h.setTablet(Tablet{Type: "warm"}); st.Reason != ReasonNotServingType || !strings.Contains(st.Message, `unknown tablet type "WARM"`) {
 		t.Errorf("unknown type: %+v", st)

@@ -30,7 +30,8 @@
 //
 // The agent sets what the checks cannot know with SetTablet (the tablet
 // type and primary term start) and SetLameduck; tablet types that do not
-// serve (RESTORE gives ReasonRestoring; SPARE, DRAINED, BACKUP and
+// serve (RESTORE gives ReasonRestoring, or ReasonRestoreFailed with the
+// agent's Tablet.RestoreError; SPARE, DRAINED, BACKUP and
 // EXPERIMENTAL give ReasonNotServingType) and lameduck take effect at once.
 //
 // # Never flapping

@@ -15,16 +15,21 @@ import (
 //   - not serving: 503, "not ok: REASON: sentence".
 //
 // With ?format=json the body is the Status as JSON, with the same status
-// codes. A load balancer or operator only needs the first line (or the
-// code).
+// codes (?format=text is the default). Any other format is 400. A load
+// balancer or operator only needs the first line (or the code).
 func (c *Checker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	format := r.URL.Query().Get("format")
+	if format != "" && format != "text" && format != "json" {
+		http.Error(w, fmt.Sprintf("format=%q: want text or json", format), http.StatusBadRequest)
+		return
+	}
 	st := c.Status()
 	code := http.StatusOK
 	if !st.Serving {
 		code = http.StatusServiceUnavailable
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	if r.URL.Query().Get("format") == "json" {
+	if format == "json" {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(code)
 		enc := json.NewEncoder(w)

@@ -72,6 +72,9 @@ const (
 	ReasonNotConfigured Reason = "NOT_CONFIGURED"
 	// ReasonRestoring: the tablet type is RESTORE (NotServing).
 	ReasonRestoring Reason = "RESTORING"
+	// ReasonRestoreFailed: the tablet type is RESTORE and the restore
+	// from backup failed; the message says why (NotServing).
+	ReasonRestoreFailed Reason = "RESTORE_FAILED"
 	// ReasonNotServingType: the tablet type does not serve queries
 	// (SPARE, DRAINED, BACKUP, EXPERIMENTAL or unknown) (NotServing).
 	ReasonNotServingType Reason = "NOT_SERVING_TYPE"
@@ -103,7 +106,7 @@ const (
 
 // Reasons lists every reason but ReasonNone.
 var Reasons = []Reason{
-	ReasonStarting, ReasonMySQLUnreachable, ReasonNotConfigured, ReasonRestoring, ReasonNotServingType,
+	ReasonStarting, ReasonMySQLUnreachable, ReasonNotConfigured, ReasonRestoring, ReasonRestoreFailed, ReasonNotServingType,
 	ReasonShuttingDown, ReasonCheckFailed, ReasonReplicationStopped, ReasonReplicationSQLStopped,
 	ReasonReplicationIOStopped, ReasonReplicationIOConnecting, ReasonLagOverThreshold, ReasonLagUnknown,
 }
@@ -141,6 +144,9 @@ type Tablet struct {
 	// PrimaryTermStart is when this tablet became primary; it is reported
 	// only while Type is PRIMARY.
 	PrimaryTermStart time.Time
+	// RestoreError is, while Type is RESTORE, why the restore from backup
+	// failed (ReasonRestoreFailed); empty while it runs.
+	RestoreError string
 }
 
 // normalize upper-cases the type and maps old names to new.
@@ -155,6 +161,9 @@ func (t Tablet) normalize() Tablet {
 	if t.Type != TypePrimary {
 		t.PrimaryTermStart = time.Time{}
 	}
+	if t.Type != TypeRestore {
+		t.RestoreError = ""
+	}
 	return t
 }
 
@@ -168,6 +177,9 @@ func (t Tablet) typeVerdict() (verdict, bool) {
 	case TypePrimary, TypeReplica, TypeRdonly:
 		return verdict{}, false
 	case TypeRestore:
+		if t.RestoreError != "" {
+			return verdict{NotServing, ReasonRestoreFailed, "the restore from backup failed: " + t.RestoreError}, true
+		}
 		return verdict{NotServing, ReasonRestoring, "the tablet is restoring a backup"}, true
 	case "":
 		return verdict{NotServing, ReasonStarting, "the tablet has no type yet"}, true

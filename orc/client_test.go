@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tabletd/tablet/mysqld"
 	"github.com/tabletd/tablet/orc"
 	"github.com/tabletd/tablet/orc/orctest"
 )
@@ -40,8 +41,8 @@ func TestClientDiscover(t *testing.T) {
 		if inst.InstanceAlias != testAlias {
 			t.Errorf("Discover: InstanceAlias = %q, want %q (DetectInstanceAliasQuery)", inst.InstanceAlias, testAlias)
 		}
-		if inst.PromotionRule != orc.PromotionNeutral {
-			t.Errorf("Discover: PromotionRule = %q, want %q", inst.PromotionRule, orc.PromotionNeutral)
+		if inst.PromotionRule != mysqld.PromotionNeutral {
+			t.Errorf("Discover: PromotionRule = %q, want %q", inst.PromotionRule, mysqld.PromotionNeutral)
 		}
 		if !inst.IsLastCheckValid {
 			t.Error("Discover: IsLastCheckValid = false")

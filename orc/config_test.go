@@ -140,38 +140,3 @@ func TestBackoff(t *testing.T) {
 		t.Errorf("jitter(1s, 0) = %v, want 1s", d)
 	}
 }
-
-func TestPromotionRuleAndHolds(t *testing.T) {
-	for _, tc := range []struct {
-		typ  string
-		rule string
-		hold bool
-	}{
-		{"PRIMARY", PromotionNeutral, false},
-		{"REPLICA", PromotionNeutral, false},
-		{"RDONLY", PromotionMustNot, false},
-		{"SPARE", PromotionMustNot, true},
-		{"DRAINED", PromotionMustNot, true},
-		{"BACKUP", PromotionMustNot, true},
-		{"RESTORE", PromotionMustNot, true},
-		{"EXPERIMENTAL", PromotionMustNot, false},
-	} {
-		typ := tabletType(t, tc.typ)
-		if got := PromotionRule(typ); got != tc.rule {
-			t.Errorf("PromotionRule(%s) = %q, want %q", tc.typ, got, tc.rule)
-		}
-		if got := HoldsMaintenance(typ); got != tc.hold {
-			t.Errorf("HoldsMaintenance(%s) = %v, want %v", tc.typ, got, tc.hold)
-		}
-	}
-	md := LocalMetadata("zone1-0000000100", "commerce", "-80", "zone1", tabletType(t, "REPLICA"))
-	want := map[string]string{"Alias": "zone1-0000000100", "ClusterAlias": "commerce.-80", "DataCenter": "zone1", "PromotionRule": "neutral"}
-	for k, v := range want {
-		if md[k] != v {
-			t.Errorf("LocalMetadata[%q] = %q, want %q", k, md[k], v)
-		}
-	}
-	if len(md) != len(want) {
-		t.Errorf("LocalMetadata = %v, want %v", md, want)
-	}
-}

@@ -18,7 +18,9 @@
 // {successorAlias}" from its PostMasterFailoverProcesses (see the sample
 // configuration under deploy/orchestrator), where {successorAlias} is what
 // its DetectInstanceAliasQuery read from the promoted server's
-// _vt.local_metadata (LocalMetadata gives the rows to write).
+// _vt.local_metadata. The tablet writes those rows (package mysqld's
+// LocalMetadata, filled in by the agent for each tablet type); this
+// package does not touch MySQL.
 //
 // # Pieces
 //
@@ -38,8 +40,8 @@
 // Run does all the talking to Orchestrator in two goroutines it owns:
 // discovery, retried with backoff (BackoffMin doubling to BackoffMax) when
 // it fails, and maintenance, level-triggered: whatever holds are
-// outstanding (a tablet type that HoldsMaintenance, Hold, WithMaintenance)
-// decide whether the instance should be in maintenance, and Run begins,
+// outstanding (Hold, WithMaintenance; the agent holds one while the
+// tablet's type must not be promoted) decide whether the instance should be in maintenance, and Run begins,
 // renews and ends it until Orchestrator agrees, retrying through outages.
 // Nothing else waits for Orchestrator: SetTablet, Rediscover, Hold and
 // Release return at once; WithMaintenance waits at most Config.Timeout for

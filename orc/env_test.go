@@ -3,7 +3,6 @@ package orc_test
 import (
 	"context"
 	"log/slog"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/tabletd/tablet/orc"
 	"github.com/tabletd/tablet/orc/orctest"
 	"github.com/tabletd/tablet/proto/topodatapb"
+	"github.com/tabletd/tablet/testenv"
 )
 
 // waitLong bounds every wait for an event in these tests: long enough for a
@@ -44,14 +44,7 @@ func eachEnv(t *testing.T, body func(t *testing.T, newEnv func(opts envOptions) 
 		body(t, func(opts envOptions) *env { return newFakeEnv(t, opts) })
 	})
 	t.Run("real", func(t *testing.T) {
-		bin := os.Getenv("ORCHESTRATOR_BIN")
-		if bin == "" {
-			t.Skip("skipping the run against a real Orchestrator: ORCHESTRATOR_BIN is not set " +
-				"(set it to the path of an orchestrator binary to run these tests against it)")
-		}
-		if testing.Short() {
-			t.Skip("skipping the run against a real Orchestrator under -short: it needs a private mysqld")
-		}
+		bin := testenv.RequireOrchestrator(t)
 		body(t, func(opts envOptions) *env { return newRealEnv(t, bin) })
 	})
 }

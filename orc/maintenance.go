@@ -138,6 +138,25 @@ func (r *Registrar) WithMaintenance(ctx context.Context, reason string, op func(
 	return err
 }
 
+// Confirm waits until the maintenance wanted when it was called (holds
+// taken and released so far) is in force in Orchestrator, at most
+// Config.Timeout and at most as long as ctx: the wait WithMaintenance makes
+// before its operation, for callers that hold maintenance with Hold around
+// an operation of their own. When Orchestrator does not confirm in time,
+// Confirm counts the miss in OrcMaintenanceUnconfirmed and returns why
+// (ErrTimeout, or ctx's cause); Run keeps trying in the background.
+// Disabled, it returns nil at once.
+func (r *Registrar) Confirm(ctx context.Context) error {
+	if r.client == nil {
+		return nil
+	}
+	err := r.syncFor(ctx)
+	if err != nil {
+		r.unconfirmed.Add(1)
+	}
+	return err
+}
+
 // syncFor is Sync bounded by Config.Timeout as well as ctx.
 func (r *Registrar) syncFor(ctx context.Context) error {
 	ctx, cancel := context.WithTimeoutCause(ctx, r.cfg.Timeout, ErrTimeout)

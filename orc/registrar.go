@@ -23,8 +23,10 @@ type Tablet struct {
 	// record's mysql_hostname and mysql_port).
 	Host string
 	Port int
-	// Type is the tablet's type; the types HoldsMaintenance names keep the
-	// instance in maintenance.
+	// Type is the tablet's type. A change triggers a discovery, so that
+	// Orchestrator re-reads the promotion rule the tablet wrote into
+	// _vt.local_metadata for it. Which types keep the instance in
+	// maintenance is the caller's to say, with Hold.
 	Type topodatapb.TabletType
 }
 
@@ -60,15 +62,14 @@ type Status struct {
 	// stands in for the tablet's own; empty otherwise.
 	MaintenanceBy string
 	// MaintenanceWanted reports whether something holds maintenance (a
-	// tablet type, a Hold, a WithMaintenance call).
+	// Hold or a WithMaintenance call).
 	MaintenanceWanted bool
 }
 
 // Registrar is the tablet's side of the Orchestrator integration. Run
 // registers the tablet's MySQL at start and every DiscoverInterval, retrying
 // failures with backoff, and keeps the instance in maintenance while
-// anything holds it (SetTablet with a type that HoldsMaintenance, Hold,
-// WithMaintenance), renewing it before Orchestrator expires it and ending
+// anything holds it (Hold, WithMaintenance), renewing it before Orchestrator expires it and ending
 // it when the last hold goes. All calls to Orchestrator happen in Run's
 // goroutines: the other methods never wait for Orchestrator, except Sync
 // and WithMaintenance, which wait at most as long as their context (and
@@ -95,7 +96,6 @@ type Registrar struct {
 
 	mu         sync.Mutex // guards the fields below
 	tablet     Tablet
-	typeHold   *Hold            // the hold SetTablet's type asks for; nil if none
 	holds      []*Hold          // outstanding holds, oldest first
 	gen        uint64           // bumped when the wanted maintenance changes
 	appliedGen uint64           // the latest gen the maintenance loop put in force
@@ -205,24 +205,12 @@ func (r *Registrar) Run(ctx context.Context) error {
 
 // SetTablet tells the Registrar what its tablet is now. It never waits for
 // Orchestrator. A new MySQL address or type triggers a discovery at once
-// (when discovery is on); a type that HoldsMaintenance holds maintenance
-// with the reason "tablet <alias> is <TYPE>" until the type changes again;
-// a new address moves the maintenance to it.
+// (when discovery is on); a new address moves any maintenance to it.
 func (r *Registrar) SetTablet(t Tablet) {
 	r.mu.Lock()
 	old := r.tablet
 	r.tablet = t
 	changed := old.key() != t.key()
-	reason := fmt.Sprintf("tablet %s is %s", t.Alias, t.Type)
-	if r.typeHold != nil && (!HoldsMaintenance(t.Type) || r.typeHold.reason != reason) {
-		r.removeHoldLocked(r.typeHold)
-		r.typeHold = nil
-		changed = true
-	}
-	if HoldsMaintenance(t.Type) && r.typeHold == nil {
-		r.typeHold = r.addHoldLocked(reason)
-		changed = true
-	}
 	if changed {
 		r.gen++
 	}

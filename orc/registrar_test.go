@@ -345,52 +345,35 @@ func TestMaintenanceRenewedBeforeExpiry(t *testing.T) {
 	})
 }
 
-// TestTabletTypeHoldsMaintenance: drained, spare, backup and restore keep
-// the instance in maintenance, with the type in the reason; serving types
-// end it. Every type change triggers a discovery.
-func TestTabletTypeHoldsMaintenance(t *testing.T) {
+// TestTypeChangeRediscovers: every change of the tablet's type triggers a
+// discovery, so that Orchestrator re-reads the promotion rule; the type
+// alone holds no maintenance (the agent decides which types hold it).
+func TestTypeChangeRediscovers(t *testing.T) {
 	e := newFakeEnv(t, envOptions{})
 	cfg := e.config()
 	cfg.DiscoverInterval = time.Hour
 	r := start(t, cfg, e.tablet)
-	ctx := context.Background()
 	e.srv.WaitFor(t, waitLong, "first discovery", func(calls []orctest.Call) bool {
 		return len(orctest.OKCalls(calls, "discover")) == 1
 	})
-	h, p := e.tablet.Host, e.tablet.Port
-	for i, tc := range []struct {
-		typ    topodatapb.TabletType
-		reason string // "" for no maintenance
-	}{
-		{topodatapb.TabletType_DRAINED, "tablet zone1-0000000100 is DRAINED"},
-		{topodatapb.TabletType_BACKUP, "tablet zone1-0000000100 is BACKUP"},
-		{topodatapb.TabletType_REPLICA, ""},
-		{topodatapb.TabletType_SPARE, "tablet zone1-0000000100 is SPARE"},
-		{topodatapb.TabletType_RDONLY, ""},
-		{topodatapb.TabletType_RESTORE, "tablet zone1-0000000100 is RESTORE"},
+	for i, typ := range []topodatapb.TabletType{
+		topodatapb.TabletType_DRAINED, topodatapb.TabletType_REPLICA, topodatapb.TabletType_SPARE, topodatapb.TabletType_RDONLY,
 	} {
 		tab := e.tablet
-		tab.Type = tc.typ
+		tab.Type = typ
 		r.SetTablet(tab)
-		sctx, cancel := context.WithTimeout(ctx, waitLong)
-		err := r.Sync(sctx)
-		cancel()
-		if err != nil {
-			t.Fatalf("%v: Sync: %v", tc.typ, err)
-		}
-		m, ok := e.srv.Maintenance(h, p)
-		switch {
-		case tc.reason == "" && ok:
-			t.Errorf("%v: in maintenance (%q), want none", tc.typ, m.Reason)
-		case tc.reason != "" && (!ok || m.Reason != tc.reason || m.Owner != "tablet"):
-			t.Errorf("%v: maintenance = %+v (active %v), want reason %q", tc.typ, m, ok, tc.reason)
-		}
-		if st := r.Status(); st.InMaintenance != (tc.reason != "") || st.MaintenanceReason != tc.reason {
-			t.Errorf("%v: Status = %+v", tc.typ, st)
-		}
 		e.srv.WaitFor(t, waitLong, "a discovery after the type change", func(calls []orctest.Call) bool {
 			return len(orctest.OKCalls(calls, "discover")) >= i+2
 		})
+		sctx, cancel := context.WithTimeout(context.Background(), waitLong)
+		err := r.Sync(sctx)
+		cancel()
+		if err != nil {
+			t.Fatalf("%v: Sync: %v", typ, err)
+		}
+		if m, ok := e.srv.Maintenance(e.tablet.Host, e.tablet.Port); ok {
+			t.Errorf("%v: in maintenance (%q), want none: types hold nothing by themselves", typ, m.Reason)
+		}
 	}
 }
 
@@ -418,9 +401,8 @@ func TestStaleMaintenance(t *testing.T) {
 		if err := e.srv.BeginMaintenance(e.tablet.Host, e.tablet.Port, "tablet", "old"); err != nil {
 			t.Fatal(err)
 		}
-		tab := e.tablet
-		tab.Type = topodatapb.TabletType_DRAINED
-		r := start(t, e.config(), tab)
+		r := start(t, e.config(), e.tablet)
+		defer r.Hold("tablet zone1-0000000100 is DRAINED").Release()
 		sctx, cancel := context.WithTimeout(context.Background(), waitLong)
 		defer cancel()
 		if err := r.Sync(sctx); err != nil {
@@ -492,8 +474,8 @@ func TestHoldsOverlap(t *testing.T) {
 func TestAddressChangeMovesMaintenance(t *testing.T) {
 	e := newFakeEnv(t, envOptions{})
 	tab := e.tablet
-	tab.Type = topodatapb.TabletType_DRAINED
 	r := start(t, e.config(), tab)
+	defer r.Hold("tablet zone1-0000000100 is DRAINED").Release()
 	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
 	defer cancel()
 	if err := r.Sync(ctx); err != nil {
@@ -552,5 +534,38 @@ func TestRunTwice(t *testing.T) {
 	e.srv.WaitFor(t, waitLong, "Run under way", func(calls []orctest.Call) bool { return len(calls) > 0 })
 	if err := r.Run(context.Background()); !errors.Is(err, orc.ErrRunning) {
 		t.Fatalf("second Run = %v, want ErrRunning", err)
+	}
+}
+
+// TestConfirm: Confirm returns once a Hold's maintenance is in force; with
+// Orchestrator hanging it gives up after Config.Timeout, counts the miss
+// and says why.
+func TestConfirm(t *testing.T) {
+	e := newFakeEnv(t, envOptions{})
+	cfg := e.config()
+	cfg.Timeout = 300 * time.Millisecond
+	r := start(t, cfg, e.tablet)
+	h := r.Hold("backup")
+	if err := r.Confirm(context.Background()); err != nil {
+		t.Fatalf("Confirm: %v", err)
+	}
+	if m, ok := e.srv.Maintenance(e.tablet.Host, e.tablet.Port); !ok || m.Reason != "backup" {
+		t.Errorf("after Confirm: maintenance %+v (active %v), want reason backup", m, ok)
+	}
+	h.Release()
+
+	e.srv.SetFault("", orctest.Hang)
+	defer e.srv.ClearFaults()
+	r.Hold("restore")
+	start := time.Now()
+	err := r.Confirm(context.Background())
+	if !errors.Is(err, orc.ErrTimeout) {
+		t.Errorf("Confirm with Orchestrator hanging = %v, want ErrTimeout", err)
+	}
+	if waited := time.Since(start); waited > waitLong {
+		t.Errorf("Confirm waited %v, want about --orc_timeout (300ms)", waited)
+	}
+	if v := r.variable(t, "OrcMaintenanceUnconfirmed"); v != "1" {
+		t.Errorf("OrcMaintenanceUnconfirmed = %s, want 1", v)
 	}
 }

@@ -345,11 +345,13 @@ func (m *MySQL) waitReady(ctx context.Context, p *process) error {
 
 // Stop shuts the server down cleanly (SIGTERM) and waits for it to exit;
 // if it has not exited when ctx ends, it is killed. Stopping a stopped
-// server does nothing.
+// server does nothing. A server on this datadir that another process
+// started (a tablet restarting it with StartCommand) is stopped through
+// its pid file.
 func (m *MySQL) Stop(ctx context.Context) error {
 	p := m.current()
 	if p == nil {
-		return nil
+		return stopStale(ctx, m.pidFile)
 	}
 	if err := p.signal(syscall.SIGTERM); err != nil {
 		return err

@@ -6,7 +6,9 @@ import (
 	"strconv"
 
 	"github.com/tabletd/tablet/agent"
+	"github.com/tabletd/tablet/backup"
 	"github.com/tabletd/tablet/mysqld"
+	"github.com/tabletd/tablet/orc"
 	"github.com/tabletd/tablet/queryserver"
 	"github.com/tabletd/tablet/topo"
 )
@@ -16,6 +18,9 @@ type config struct {
 	agent     agent.Config
 	db        mysqld.Config
 	topo      topo.Config
+	orc       orc.Config
+	backup    backup.Config
+	local     localMySQLFlags // the local mysqld's files and control, for backups
 	roleFlags []roleFlag
 	// consolidator holds vttablet's boolean consolidator flags until
 	// validate maps them onto agent.Query.Consolidator.
@@ -31,11 +36,14 @@ type consolidatorFlags struct {
 }
 
 func defaultConfig() *config {
-	return &config{
+	c := &config{
 		agent: agent.DefaultConfig(),
 		db:    mysqld.DefaultConfig(),
 		topo:  topo.DefaultConfig(),
+		orc:   orc.DefaultConfig(),
 	}
+	c.backup, c.local = backup.DefaultConfig(), defaultLocalMySQLFlags()
+	return c
 }
 
 // bind registers every flag, grouped for --help, onto fs.
@@ -54,6 +62,7 @@ func (c *config) bind(fs *flagSet) {
 		fs.IntVar(&a.GRPCPort, "grpc_port", a.GRPCPort, "gRPC port for the query service (0 picks a free one)")
 		durationVar(fs, &a.LameduckPeriod, "lameduck-period", "after SIGTERM, keep serving this long while reporting not serving")
 		durationVar(fs, &a.ShutdownGracePeriod, "shutdown_grace_period", "after lameduck, how long running queries get before they are killed")
+		fs.BoolVar(&a.EnablePprof, "pprof-http", a.EnablePprof, "serve Go's profiler under /debug/pprof/ on the HTTP port (keep the port private)")
 	})
 	fs.group("Replication", func(fs *flag.FlagSet) {
 		durationVar(fs, &a.ReplicationConnectRetry, "replication_connect_retry", "wait between a replica's attempts to connect to its primary (whole seconds; 0: the server's default)")
@@ -72,6 +81,8 @@ func (c *config) bind(fs *flagSet) {
 		fs.IntVar(&h.SubscriberBuffer, "stream_health_buffer_size", h.SubscriberBuffer, "health updates a StreamHealth client may leave unread before it is dropped")
 	})
 	fs.group("Topology", func(fs *flag.FlagSet) { c.topo.AddFlags(fs) })
+	fs.group("Orchestrator", func(fs *flag.FlagSet) { c.orc.AddFlags(fs) })
+	fs.group("Backup", c.bindBackup)
 	p := &a.Pools
 	fs.group("Connection pools", func(fs *flag.FlagSet) {
 		fs.IntVar(&p.PoolSize, "queryserver-config-pool-size", p.PoolSize, "connections for queries outside transactions")
@@ -192,6 +203,12 @@ func (c *config) validate() error {
 	if err := c.db.Validate(); err != nil {
 		return err
 	}
+	if err := c.orc.Validate(); err != nil {
+		return err
+	}
+	if err := c.validateBackup(); err != nil {
+		return err
+	}
 	return c.topo.Validate()
 }
 
@@ -202,7 +219,7 @@ func (c *config) logAttrs() []any {
 	for r, cred := range c.db.Users {
 		users[string(r)] = cred.String()
 	}
-	return []any{
+	return append([]any{
 		"tablet_path", c.agent.TabletPath, "keyspace", c.agent.InitKeyspace, "shard", c.agent.InitShard,
 		"tablet_type", c.agent.InitTabletType, "db_name", c.agent.DBName(),
 		"port", c.agent.Port, "grpc_port", c.agent.GRPCPort,
@@ -217,5 +234,6 @@ func (c *config) logAttrs() []any {
 		"schema_reload_time", c.agent.Schema.ReloadInterval.String(),
 		"grpc_tls", c.agent.GRPC.TLS(), "grpc_client_ca", c.agent.GRPC.CAFile, "grpc_max_message_size", c.agent.GRPC.MaxMessageSize,
 		"db_socket", c.db.Socket, "db_host", c.db.Host, "db_port", c.db.Port, "db_users", users,
-	}
+		"pprof_http", c.agent.EnablePprof, "orc", c.orc,
+	}, c.backupLogAttrs()...)
 }

@@ -43,6 +43,9 @@ func TestRunFlagErrors(t *testing.T) {
 		{name: "bad query timeout", args: append(valid, "--queryserver-config-query-timeout=-1s"), code: 2, stderr: "--queryserver-config-query-timeout"},
 		{name: "bad max result size", args: append(valid, "--queryserver-config-max-result-size=0"), code: 2, stderr: "--queryserver-config-max-result-size"},
 		{name: "bad keepalive", args: append(valid, "--grpc_keepalive_time=-1"), code: 2, stderr: "--grpc_server_keepalive_time"},
+		{name: "bad orchestrator url", args: append(valid, "--orc_api_url=ftp://orc"), code: 2, stderr: `--orc_api_url="ftp://orc"`},
+		{name: "orchestrator renew past expiry", args: append(valid, "--orc_api_url=http://orc:3000/api", "--orc-maintenance-renew=11m"), code: 2,
+			stderr: "--orc-maintenance-renew=11m0s must be below --orc-maintenance-expiry=10m0s"},
 		{name: "client without server", args: []string{"query", "SELECT 1"}, code: 2, stderr: "--server is required"},
 		{name: "client without statement", args: []string{"query", "--server=h:1"}, code: 2, stderr: "want 1 argument(s)"},
 		{name: "client bad flag", args: []string{"ping", "--server=h:1", "--nope"}, code: 2, stderr: "tablet ping"},
@@ -66,7 +69,8 @@ func TestRunHelpAndVersion(t *testing.T) {
 	for _, want := range []string{"Tablet:", "Database:", "Health:", "Replication:", "Query server:", "gRPC:", "tablet query --server",
 		"--grpc_cert", "--grpc_ca", "--grpc_max_message_size int", "--grpc_keepalive_time duration", "--queryserver-config-query-timeout duration",
 		"--queryserver-config-schema-reload-time duration", "--init_keyspace", "--db_socket", "--lameduck-period duration",
-		"--health_check_interval duration", "--heartbeat_enable", "--unhealthy_threshold duration", "(default 2h0m0s)", "--replication_connect_retry duration"} {
+		"--health_check_interval duration", "--heartbeat_enable", "--unhealthy_threshold duration", "(default 2h0m0s)", "--replication_connect_retry duration",
+		"Orchestrator:", "--orc_api_url", "--orc_discover_interval", "--orc_timeout", "--pprof-http"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("--help output lacks %q", want)
 		}

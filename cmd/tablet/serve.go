@@ -6,6 +6,7 @@ import (
 
 	"github.com/tabletd/tablet/agent"
 	"github.com/tabletd/tablet/debugvars"
+	"github.com/tabletd/tablet/orc"
 	"github.com/tabletd/tablet/topo/topofactory"
 )
 
@@ -16,5 +17,18 @@ func serve(ctx context.Context, cfg *config, logger *slog.Logger) error {
 		return err
 	}
 	defer ts.Close()
-	return agent.New(cfg.agent, cfg.db, ts, debugvars.New(), logger).Run(ctx)
+	vars := debugvars.New()
+	var opts []agent.Option
+	if cfg.orc.Enabled() {
+		opts = append(opts, agent.WithOrchestrator(orc.New(cfg.orc, vars, logger)))
+	}
+	if cfg.backup.Enabled() {
+		b, closeBackups, err := openBackups(ctx, cfg, vars, logger)
+		if err != nil {
+			return err
+		}
+		defer closeBackups()
+		opts = append(opts, agent.WithBackuper(b))
+	}
+	return agent.New(cfg.agent, cfg.db, ts, vars, logger, opts...).Run(ctx)
 }
