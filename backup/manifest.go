@@ -11,6 +11,15 @@ import (
 // manifestVersion is the MANIFEST format this package writes and reads.
 const manifestVersion = 1
 
+// maxStripeBytes is the largest stripe a MANIFEST may describe: the
+// largest --backup-stripe-bytes.
+const maxStripeBytes = 1 << 30
+
+// maxStoredStripeBytes is the most a stripe of size raw bytes takes once
+// compressed: zstd and gzip never grow data by more, and the backup sizes
+// its compression buffers the same way.
+func maxStoredStripeBytes(raw int64) int64 { return raw + raw/64 + 1024 }
+
 // Manifest describes one complete backup. It is stored as JSON in the
 // backup's MANIFEST file, written after every stripe is stored: a backup
 // directory without it is incomplete and is never listed or restored.
@@ -123,6 +132,12 @@ func (m *Manifest) Validate() error {
 	if len(m.Files) == 0 {
 		bad("no files")
 	}
+	// A restore allocates buffers of the largest stripe's sizes, so they
+	// are bounded here: a damaged MANIFEST fails validation rather than
+	// the allocation.
+	if m.StripeBytes <= 0 || m.StripeBytes > maxStripeBytes {
+		bad("stripe_bytes %d: must be between 1 and %d", m.StripeBytes, int64(maxStripeBytes))
+	}
 	var raw, stored int64
 	for i, f := range m.Files {
 		if err := checkElement("file name", f.Name); err != nil || f.Name == ManifestFile {
@@ -130,6 +145,9 @@ func (m *Manifest) Validate() error {
 		}
 		if f.Size < 0 || f.RawSize < 0 {
 			bad("file %s: negative size", f.Name)
+		}
+		if m.StripeBytes > 0 && (f.RawSize > m.StripeBytes || f.Size > maxStoredStripeBytes(m.StripeBytes)) {
+			bad("file %s: %d stored and %d raw bytes do not fit a stripe of %d bytes", f.Name, f.Size, f.RawSize, m.StripeBytes)
 		}
 		if d, err := hex.DecodeString(f.SHA256); err != nil || len(d) != 32 {
 			bad("file %s: sha256 %q is not 64 hex digits", f.Name, f.SHA256)

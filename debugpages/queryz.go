@@ -81,7 +81,7 @@ func (s *server) serveQueryz(w http.ResponseWriter, r *http.Request) {
 		for j, c := range cols {
 			keys[j] = c.Key
 		}
-		http.Error(w, fmt.Sprintf("unknown sort column %q: use one of %s", key, strings.Join(keys, ", ")),
+		http.Error(w, fmt.Sprintf("sort=%q: unknown column; use one of %s", key, strings.Join(keys, ", ")),
 			http.StatusBadRequest)
 		return
 	}

@@ -216,7 +216,7 @@ func (s *server) mount(mux *http.ServeMux) {
 		// net/http/pprof also registers these on http.DefaultServeMux
 		// when imported; the tablet never serves that mux.
 		get("/debug/pprof/", pprof.Index)
-		get("/debug/pprof/cmdline", pprof.Cmdline)
+		get("/debug/pprof/cmdline", serveCmdline)
 		get("/debug/pprof/profile", pprof.Profile)
 		get("/debug/pprof/symbol", pprof.Symbol)
 		mux.HandleFunc("POST /debug/pprof/symbol", pprof.Symbol)

@@ -3,7 +3,8 @@
 //
 //   - /debug/vars (VarsHandler): one JSON object in the shape vttablet
 //     exports (Queries, Results, Errors, QueryCounts, TransactionPool*, ...),
-//     plus Go's standard "cmdline" and "memstats" variables, keys sorted;
+//     plus Go's standard "cmdline" (with secrets given by flag redacted,
+//     see RedactArgs) and "memstats" variables, keys sorted;
 //   - /metrics (MetricsHandler): Prometheus exposition from a private
 //     prometheus.Registry, with Go runtime and process collectors, each
 //     variable under an explicit Prometheus name and help sentence.

@@ -97,7 +97,7 @@ func (r *Registry) snapshot() []namedVar {
 		vs = append(vs, namedVar{name, v})
 	}
 	r.mu.RUnlock()
-	vs = append(vs, namedVar{cmdlineName, jsonFunc(func() any { return os.Args })})
+	vs = append(vs, namedVar{cmdlineName, jsonFunc(func() any { return RedactArgs(os.Args) })})
 	vs = append(vs, namedVar{memstatsName, jsonFunc(func() any {
 		ms := new(runtime.MemStats)
 		runtime.ReadMemStats(ms)

@@ -1,6 +1,7 @@
 package queryserver
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"strconv"
@@ -118,12 +119,21 @@ func appendScalar(dst []byte, v *BindVar) ([]byte, error) {
 		if !isDecimalText(v.Value) {
 			return dst, fmt.Errorf("DECIMAL value %q is not a decimal number", v.Value)
 		}
+		// "5." and "1.e5" are numbers to MySQL, but other parsers (the
+		// plan layer's among them) read "5. from" as a qualified name:
+		// write "5.0" and "1.0e5".
+		if i := bytes.IndexByte(v.Value, '.'); i >= 0 && (i+1 == len(v.Value) || v.Value[i+1] < '0' || v.Value[i+1] > '9') {
+			dst = append(append(dst, v.Value[:i+1]...), '0')
+			return append(dst, v.Value[i+1:]...), nil
+		}
 		return append(dst, v.Value...), nil
 	case t == TypeHexNum:
 		if len(v.Value) < 3 || v.Value[0] != '0' || (v.Value[1] != 'x' && v.Value[1] != 'X') || !allHex(v.Value[2:]) {
 			return dst, fmt.Errorf("HEXNUM value %q is not 0x followed by hex digits", v.Value)
 		}
-		return append(dst, v.Value...), nil
+		// Written "0x" whatever the value's case: MySQL reads "0X1A" as an
+		// identifier, not a number.
+		return append(append(dst, "0x"...), v.Value[2:]...), nil
 	case t == TypeHexVal:
 		n := len(v.Value)
 		if n < 3 || (v.Value[0] != 'x' && v.Value[0] != 'X') || v.Value[1] != '\'' || v.Value[n-1] != '\'' ||

@@ -319,6 +319,13 @@ type writer struct {
 func startWriter(t *testing.T, db *sql.DB) *writer {
 	w := &writer{quit: make(chan struct{}), done: make(chan int, 1)}
 	quit := w.quit
+	// Each insert ends when the writer is stopped, so that a stuck
+	// primary cannot hold up the test's cleanup.
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		<-quit
+		cancel()
+	}()
 	go func() {
 		n := 0
 		tick := time.NewTicker(2 * time.Millisecond)
@@ -330,7 +337,7 @@ func startWriter(t *testing.T, db *sql.DB) *writer {
 				return
 			case <-tick.C:
 			}
-			if _, err := db.Exec("INSERT INTO vt_commerce.orders (customer, item, n) VALUES ('live', 'written during a backup', ?)", n); err == nil {
+			if _, err := db.ExecContext(ctx, "INSERT INTO vt_commerce.orders (customer, item, n) VALUES ('live', 'written during a backup', ?)", n); err == nil {
 				n++
 			}
 		}
